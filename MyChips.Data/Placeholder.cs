@@ -1,0 +1,1 @@
+namespace MyChips.Data; internal static class Placeholder {}

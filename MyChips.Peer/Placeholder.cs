@@ -1,0 +1,1 @@
+namespace MyChips.Peer; internal static class Placeholder {}
