@@ -1,1 +1,0 @@
-namespace MyChips.Data; internal static class Placeholder {}

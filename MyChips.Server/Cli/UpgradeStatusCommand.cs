@@ -1,0 +1,55 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MyChips.Data.Upgrade;
+
+namespace MyChips.Server.Cli;
+
+/// <summary><c>mychips upgrade status</c>: database version, pending migrations, every instance.</summary>
+internal static class UpgradeStatusCommand
+{
+    public static Command Create(SiteOptions site)
+    {
+        var json = new Option<bool>("--json") { Description = "Print the status as one JSON object." };
+        var status = new Command("status", "Show the database schema version, pending migrations and every instance.") { json };
+        status.SetAction((result, cancellationToken) => CliErrors.RunAsync(async () =>
+        {
+            using var loggers = CliLogging.CreateFactory();
+            await using var session = await SiteDatabaseSession.OpenAsync(site.Flags(result), loggers, cancellationToken).ConfigureAwait(false);
+            var snapshot = await session.Migrator.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var instances = await new InstanceRegistry(session.DataSource).ListAsync(cancellationToken).ConfigureAwait(false);
+            var pending = snapshot.Pending.Select(m => new { m.Number, m.Name, Mode = m.Mode.ToString().ToLowerInvariant() }).ToList();
+            if (result.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    database = snapshot.State,
+                    codeSchemaVersion = snapshot.Code.CodeVersion,
+                    compatibility = snapshot.Compatibility.ToString(),
+                    pending,
+                    instances,
+                }, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
+                return 0;
+            }
+
+            var state = snapshot.State;
+            Console.WriteLine($"Database schema version: {state.Version} (min code version {state.MinCodeVersion}), phase {state.Phase}, epoch {state.Epoch}, leader {state.Leader?.ToString() ?? "-"}");
+            Console.WriteLine($"Code schema version:     {snapshot.Code.CodeVersion} ({snapshot.Compatibility.ToString().ToLowerInvariant()})");
+            Console.WriteLine(pending.Count == 0 ? "Pending migrations:      none" : "Pending migrations:");
+            foreach (var migration in pending)
+            {
+                Console.WriteLine($"  {migration.Number:D4}_{migration.Name}  {migration.Mode}");
+            }
+
+            Console.WriteLine(instances.Count == 0 ? "Instances:               none registered" : "Instances:");
+            foreach (var i in instances)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {i.Id}  {i.Host} pid {i.Pid}  code {i.CodeVersion} schema {i.CodeSchemaVersion}  {i.State,-8}  heartbeat {i.HeartbeatAgeSeconds:F1}s ago{(i.Reason is null ? "" : "  " + i.Reason)}"));
+            }
+
+            return 0;
+        }));
+        return new Command("upgrade", "Inspect and steer upgrades of the site.") { status };
+    }
+}

@@ -1,0 +1,80 @@
+using System.Net;
+using MyChips.Data;
+using MyChips.Data.Schema;
+using MyChips.Data.Upgrade;
+using MyChips.Server.Endpoints;
+using Npgsql;
+using Serilog;
+
+namespace MyChips.Server.Hosting;
+
+/// <summary>Builds the web application of one <c>mychips</c> process over a resolved site database.</summary>
+public static class SiteHost
+{
+    /// <summary>Creates the builder with every service of a site; tests may adjust it before building.</summary>
+    public static WebApplicationBuilder CreateBuilder(IReadOnlyDictionary<string, string?> flags, string connectionString)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddSiteSources(flags);
+
+        var configuration = builder.Configuration;
+        builder.Services.AddSerilog((_, logger) => logger
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting", Serilog.Events.LogEventLevel.Information)
+            .ReadFrom.Configuration(configuration)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+
+        var web = configuration.Bind<WebListenerOptions>(WebListenerOptions.Section);
+        var webEndpoint = ParseEndpoint(web.Url, $"{WebListenerOptions.Section}:Url");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(webEndpoint));
+        builder.Services.Configure<WebListenerOptions>(configuration.GetSection(WebListenerOptions.Section));
+
+        var schemaOptions = configuration.Bind<SchemaOptions>("Schema");
+        var migrations = schemaOptions.LoadMigrations();
+        builder.Services.AddSingleton(schemaOptions);
+        builder.Services.AddSingleton(migrations);
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString)
+        {
+            Name = "mychips",
+        }.Build());
+        builder.Services.AddSingleton<SchemaMigrator>();
+        builder.Services.AddSingleton<InstanceRegistry>();
+        builder.Services.AddSingleton(InstanceIdentity.ForThisProcess(migrations.CodeVersion));
+        builder.Services.AddSingleton<InstanceStatus>();
+        builder.Services.AddHostedService<SchemaStartupService>();
+        return builder;
+    }
+
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        var app = builder.Build();
+        app.UseSerilogRequestLogging();
+        app.MapHealth();
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel actually bound (a port of 0 in the configuration becomes a real one).</summary>
+    public static IReadOnlyList<string> BoundAddresses(this WebApplication app) =>
+        app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    internal static IPEndPoint ParseEndpoint(string url, string key)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp)
+        {
+            throw new ConfigurationException($"{key} must be an http:// URL with a host and port, e.g. http://127.0.0.1:8080; got '{url}'. (Terminate TLS in a proxy in front.)");
+        }
+
+        var address = uri.Host == "localhost" ? IPAddress.Loopback
+            : IPAddress.TryParse(uri.Host.Trim('[', ']'), out var parsed) ? parsed
+            : throw new ConfigurationException($"{key}: '{uri.Host}' is not an IP address or localhost.");
+        return new IPEndPoint(address, uri.Port);
+    }
+}

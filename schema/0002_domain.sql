@@ -1,0 +1,154 @@
+-- mode: expand
+-- The domain tables of a site as far as PROTOCOL.md describes them: agents, users, tokens, tallies
+-- (one row per local half), chits, lifts, and the transactional outbox / received-message log that carry
+-- peer traffic (DESIGN.md 3). Money is integer milliCHIPs (bigint).
+
+CREATE SCHEMA mychips;
+
+-- An agent is a key pair whose public key (b64v, 43 characters) is its address (PROTOCOL 2.1).
+CREATE TABLE mychips.agents (
+    agent      text        PRIMARY KEY CHECK (agent ~ '^[A-Za-z0-9_-]{43}$'),
+    host       text,
+    port       int         CHECK (port BETWEEN 1 AND 65535),
+    is_local   boolean     NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- The site's own agent key; the private seed never leaves the database except to its own processes.
+CREATE TABLE mychips.agent_keys (
+    agent      text        PRIMARY KEY REFERENCES mychips.agents,
+    seed       bytea       NOT NULL CHECK (length(seed) = 32),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE mychips.users (
+    user_id    bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    cuid       text        NOT NULL CHECK (cuid ~ '^[A-Za-z0-9_.~-]{1,64}$'),
+    agent      text        NOT NULL REFERENCES mychips.agents,
+    name       text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    cert       jsonb,               -- the user's certificate (PROTOCOL 6.1), kept byte-exact as given
+    conn_pub   jsonb,               -- connection key (login), registered by ticket redemption
+    sign_pub   jsonb,               -- signing key (tallies, chits), JWK P-256 or P-521
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (cuid, agent)
+);
+
+-- Login tickets, invitations and login challenges. Only a hash of the secret is stored (PROTOCOL W3).
+CREATE TABLE mychips.tokens (
+    token_id   bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    bigint      NOT NULL REFERENCES mychips.users ON DELETE CASCADE,
+    purpose    text        NOT NULL CHECK (purpose IN ('login', 'invite', 'challenge', 'session')),
+    token_hash bytea       NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+    tally_uuid uuid,                -- the draft an invitation belongs to
+    reuse      boolean     NOT NULL DEFAULT false,
+    expires_at timestamptz NOT NULL,
+    used_at    timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX tokens_user_purpose ON mychips.tokens (user_id, purpose);
+
+-- One row per local half of a tally (PROTOCOL 6.1, 7.2). Two users of one site hold two rows.
+CREATE TABLE mychips.tallies (
+    tally_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id      bigint      NOT NULL REFERENCES mychips.users,
+    tally_uuid   uuid        NOT NULL,
+    tally_type   text        NOT NULL CHECK (tally_type IN ('stock', 'foil')),
+    version      int         NOT NULL DEFAULT 1,
+    revision     int         NOT NULL DEFAULT 1 CHECK (revision >= 1),
+    tally_date   timestamptz(3) NOT NULL DEFAULT date_trunc('milliseconds', now()),
+    memo         text,
+    agree        jsonb,
+    hold_cert    jsonb,
+    part_cert    jsonb,
+    hold_terms   jsonb       NOT NULL DEFAULT '{}',
+    part_terms   jsonb       NOT NULL DEFAULT '{}',
+    hold_sig     text,
+    part_sig     text,
+    part_cuid    text,
+    part_agent   text        REFERENCES mychips.agents,
+    status       text        NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'offer', 'open', 'close', 'void')),
+    request      text        CHECK (request IN ('draft', 'offer', 'open', 'void', 'close')),
+    digest       bytea,
+    chain_conf   int,
+    hold_sets    jsonb       NOT NULL DEFAULT '{}',
+    part_sets    jsonb       NOT NULL DEFAULT '{}',
+    target       bigint      NOT NULL DEFAULT 0 CHECK (target >= 0),
+    bound        bigint      NOT NULL DEFAULT 0 CHECK (bound >= 0),
+    reward       numeric     NOT NULL DEFAULT 0 CHECK (reward BETWEEN -1 AND 1),
+    clutch       numeric     NOT NULL DEFAULT 0 CHECK (clutch BETWEEN -1 AND 1),
+    net          bigint      NOT NULL DEFAULT 0,   -- good chits, holder's view (PROTOCOL 6.2)
+    net_pending  bigint      NOT NULL DEFAULT 0,   -- good + pending chits
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (tally_uuid, tally_type),
+    UNIQUE (tally_uuid, user_id),
+    CHECK (target <= bound OR bound = 0)
+);
+CREATE INDEX tallies_user ON mychips.tallies (user_id);
+
+-- Chits (PROTOCOL 6.2, 7.3) and the per-half hash chain (6.4).
+CREATE TABLE mychips.chits (
+    chit_id    bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tally_id   bigint      NOT NULL REFERENCES mychips.tallies,
+    chit_uuid  uuid        NOT NULL,
+    chit_type  text        NOT NULL CHECK (chit_type IN ('tran', 'set', 'lift')),
+    issuer     text        NOT NULL CHECK (issuer IN ('stock', 'foil')),   -- the JSON "by"
+    chit_date  timestamptz(3) NOT NULL,
+    units      bigint      CHECK (units >= 0 AND units <= 9007199254740991),
+    reference  jsonb,                                                     -- the JSON "ref"
+    memo       text,
+    signature  text,
+    status     text        NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'pend', 'good', 'void', 'chain')),
+    request    text        CHECK (request IN ('pend', 'good', 'void')),
+    digest     bytea,
+    chain_idx  int         CHECK (chain_idx >= 1),
+    chain_prev bytea,
+    chain_dgst bytea,
+    chain_msg  jsonb,
+    lift_uuid  uuid,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (tally_id, chit_uuid),
+    UNIQUE (tally_id, chain_idx),
+    CHECK (chit_type = 'set' OR units IS NOT NULL)
+);
+
+-- Lifts (PROTOCOL 6.3, 8): local clearing and linear payments.
+CREATE TABLE mychips.lifts (
+    lift_uuid  uuid        PRIMARY KEY,
+    lift_type  text        NOT NULL CHECK (lift_type IN ('in', 'pay', 'rel')),
+    lift_date  timestamptz(3) NOT NULL,
+    units      bigint      NOT NULL CHECK (units > 0 AND units <= 9007199254740991),
+    life       interval    NOT NULL DEFAULT interval '2 minutes',
+    status     text        NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'init', 'seek', 'exec', 'part', 'good', 'void')),
+    request    text,
+    tallies    uuid[]      NOT NULL DEFAULT '{}',
+    signs      int[]       NOT NULL DEFAULT '{}',
+    payor_user bigint      REFERENCES mychips.users,
+    payee_user bigint      REFERENCES mychips.users,
+    find       jsonb,
+    payor_auth jsonb,
+    agent_auth jsonb,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Transactional outbox: a message for a peer is written in the same transaction as the state change
+-- that causes it, and delivered by any instance's sender (DESIGN.md 3).
+CREATE TABLE mychips.outbox (
+    outbox_id       bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    peer_agent      text        NOT NULL REFERENCES mychips.agents,
+    message         jsonb       NOT NULL,
+    idempotency_key text        NOT NULL UNIQUE,
+    attempts        int         NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error      text,
+    sent_at         timestamptz,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX outbox_due ON mychips.outbox (next_attempt_at) WHERE sent_at IS NULL;
+
+-- Ids of messages already applied, so a message received twice changes nothing.
+CREATE TABLE mychips.received_messages (
+    message_id  text        PRIMARY KEY,
+    peer_agent  text        NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now()
+);

@@ -1,1 +1,0 @@
-namespace MyChips.Tests; public sealed class SmokeTests { [Fact] public void Runs() => Assert.True(true); }
