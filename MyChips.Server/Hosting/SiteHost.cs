@@ -2,7 +2,9 @@ using System.Net;
 using MyChips.Data;
 using MyChips.Data.Schema;
 using MyChips.Data.Upgrade;
+using MyChips.Server.Api;
 using MyChips.Server.Endpoints;
+using MyChips.Server.Upgrade;
 using Npgsql;
 using Serilog;
 
@@ -48,7 +50,10 @@ public static class SiteHost
         builder.Services.AddSingleton<InstanceRegistry>();
         builder.Services.AddSingleton(InstanceIdentity.ForThisProcess(migrations.CodeVersion));
         builder.Services.AddSingleton<InstanceStatus>();
-        builder.Services.AddHostedService<SchemaStartupService>();
+        builder.Services.AddSingleton(new SiteCodeVersion(migrations.CodeVersion));
+        builder.Services.AddSingleton<SiteTransactions>();
+        builder.Services.AddUpgradeMode();
+        builder.Services.AddUserApi();
         return builder;
     }
 
@@ -56,7 +61,9 @@ public static class SiteHost
     {
         var app = builder.Build();
         app.UseSerilogRequestLogging();
+        app.UseUpgradeMode();
         app.MapHealth();
+        app.MapUserApi();
         return app;
     }
 

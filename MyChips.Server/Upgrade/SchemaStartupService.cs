@@ -1,6 +1,8 @@
 using MyChips.Data.Schema;
 
-namespace MyChips.Server.Hosting;
+using MyChips.Server.Hosting;
+
+namespace MyChips.Server.Upgrade;
 
 /// <summary>
 /// Brings the database to this code's schema version after the listeners are open, then marks the instance
