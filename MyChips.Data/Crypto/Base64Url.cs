@@ -28,7 +28,9 @@ public static class Base64Url
                 text = mapped;
             }
             var buffer = new byte[System.Buffers.Text.Base64Url.GetMaxDecodedLength(text.Length)];
-            if (System.Buffers.Text.Base64Url.TryDecodeFromChars(text, buffer, out int written))
+            // The OperationStatus overload reports bad input; TryDecodeFromChars throws on it.
+            var status = System.Buffers.Text.Base64Url.DecodeFromChars(text, buffer, out int consumed, out int written);
+            if (status == OperationStatus.Done && consumed == text.Length)
             {
                 bytes = written == buffer.Length ? buffer : buffer[..written];
                 return true;
