@@ -1,7 +1,9 @@
 -- mode: expand
 -- The domain tables of a site as far as PROTOCOL.md describes them: agents, users, tokens, tallies
--- (one row per local half), chits, lifts, and the transactional outbox / received-message log that carry
--- peer traffic (DESIGN.md 3). Money is integer milliCHIPs (bigint).
+-- (one row per local half), chits, lifts, the transactional outbox / received-message log that carry
+-- peer traffic (DESIGN.md 3), and the per-user event log that the WebSocket push reads. Money is integer
+-- milliCHIPs (bigint). The state machine rules live in MyChips.Data/Domain; the constraints here are the
+-- invariants that must hold whatever code writes.
 
 CREATE SCHEMA mychips;
 
@@ -13,6 +15,8 @@ CREATE TABLE mychips.agents (
     is_local   boolean     NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- At most one local agent per site.
+CREATE UNIQUE INDEX agents_one_local ON mychips.agents (is_local) WHERE is_local;
 
 -- The site's own agent key; the private seed never leaves the database except to its own processes.
 CREATE TABLE mychips.agent_keys (
@@ -26,14 +30,13 @@ CREATE TABLE mychips.users (
     cuid       text        NOT NULL CHECK (cuid ~ '^[A-Za-z0-9_.~-]{1,64}$'),
     agent      text        NOT NULL REFERENCES mychips.agents,
     name       text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    cert       jsonb,               -- the user's certificate (PROTOCOL 6.1), kept byte-exact as given
-    conn_pub   jsonb,               -- connection key (login), registered by ticket redemption
-    sign_pub   jsonb,               -- signing key (tallies, chits), JWK P-256 or P-521
+    cert       jsonb,               -- the user's certificate (PROTOCOL 6.1), built when the key is registered
+    sign_pub   jsonb,               -- signing and login key, JWK P-256 or P-521 (one key: see docs/api.md)
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (cuid, agent)
 );
 
--- Login tickets, invitations and login challenges. Only a hash of the secret is stored (PROTOCOL W3).
+-- Login tickets, invitations, login challenges and sessions. Only a SHA-256 of the secret is stored (PROTOCOL W3).
 CREATE TABLE mychips.tokens (
     token_id   bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_id    bigint      NOT NULL REFERENCES mychips.users ON DELETE CASCADE,
@@ -43,9 +46,11 @@ CREATE TABLE mychips.tokens (
     reuse      boolean     NOT NULL DEFAULT false,
     expires_at timestamptz NOT NULL,
     used_at    timestamptz,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT now(),
+    CHECK ((purpose = 'invite') = (tally_uuid IS NOT NULL))
 );
 CREATE INDEX tokens_user_purpose ON mychips.tokens (user_id, purpose);
+CREATE INDEX tokens_expires ON mychips.tokens (expires_at);
 
 -- One row per local half of a tally (PROTOCOL 6.1, 7.2). Two users of one site hold two rows.
 CREATE TABLE mychips.tallies (
@@ -55,10 +60,10 @@ CREATE TABLE mychips.tallies (
     tally_type   text        NOT NULL CHECK (tally_type IN ('stock', 'foil')),
     version      int         NOT NULL DEFAULT 1,
     revision     int         NOT NULL DEFAULT 1 CHECK (revision >= 1),
-    tally_date   timestamptz(3) NOT NULL DEFAULT date_trunc('milliseconds', now()),
+    tally_date   timestamptz(3) NOT NULL,
     memo         text,
-    agree        jsonb,
-    hold_cert    jsonb,
+    agree        jsonb       NOT NULL,
+    hold_cert    jsonb       NOT NULL,
     part_cert    jsonb,
     hold_terms   jsonb       NOT NULL DEFAULT '{}',
     part_terms   jsonb       NOT NULL DEFAULT '{}',
@@ -68,8 +73,10 @@ CREATE TABLE mychips.tallies (
     part_agent   text        REFERENCES mychips.agents,
     status       text        NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'offer', 'open', 'close', 'void')),
     request      text        CHECK (request IN ('draft', 'offer', 'open', 'void', 'close')),
-    digest       bytea,
+    digest       bytea       CHECK (length(digest) = 32),
     chain_conf   int,
+    chain_last   int         NOT NULL DEFAULT 0 CHECK (chain_last >= 0),   -- index of the newest linked block
+    chain_hash   bytea       CHECK (length(chain_hash) = 32),             -- its hash (the digest at index 0)
     hold_sets    jsonb       NOT NULL DEFAULT '{}',
     part_sets    jsonb       NOT NULL DEFAULT '{}',
     target       bigint      NOT NULL DEFAULT 0 CHECK (target >= 0),
@@ -82,7 +89,8 @@ CREATE TABLE mychips.tallies (
     updated_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tally_uuid, tally_type),
     UNIQUE (tally_uuid, user_id),
-    CHECK (target <= bound OR bound = 0)
+    CHECK (status NOT IN ('open', 'close') OR (digest IS NOT NULL AND hold_sig IS NOT NULL AND part_sig IS NOT NULL)),
+    CHECK (status = 'draft' OR part_cert IS NOT NULL)
 );
 CREATE INDEX tallies_user ON mychips.tallies (user_id);
 
@@ -100,16 +108,19 @@ CREATE TABLE mychips.chits (
     signature  text,
     status     text        NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'pend', 'good', 'void', 'chain')),
     request    text        CHECK (request IN ('pend', 'good', 'void')),
-    digest     bytea,
+    digest     bytea       CHECK (length(digest) = 32),
     chain_idx  int         CHECK (chain_idx >= 1),
-    chain_prev bytea,
-    chain_dgst bytea,
+    chain_prev bytea       CHECK (length(chain_prev) = 32),
+    chain_dgst bytea       CHECK (length(chain_dgst) = 32),
     chain_msg  jsonb,
     lift_uuid  uuid,
     created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tally_id, chit_uuid),
     UNIQUE (tally_id, chain_idx),
-    CHECK (chit_type = 'set' OR units IS NOT NULL)
+    CHECK ((chit_type = 'set') = (units IS NULL)),
+    CHECK (status <> 'good' OR chit_type = 'lift' OR signature IS NOT NULL),
+    CHECK ((chain_idx IS NULL) = (chain_dgst IS NULL))
 );
 
 -- Lifts (PROTOCOL 6.3, 8): local clearing and linear payments.
@@ -152,3 +163,13 @@ CREATE TABLE mychips.received_messages (
     peer_agent  text        NOT NULL,
     received_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- What happened to a user's records, in order, for the WebSocket push: written in the same transaction as
+-- the change; NOTIFY mychips_user with the user id only wakes the pushers, which read from here (DESIGN.md 3).
+CREATE TABLE mychips.user_events (
+    event_id   bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    bigint      NOT NULL REFERENCES mychips.users ON DELETE CASCADE,
+    events     jsonb       NOT NULL CHECK (jsonb_typeof(events) = 'array'),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX user_events_user ON mychips.user_events (user_id, event_id);

@@ -1,0 +1,226 @@
+using System.Text.Json.Nodes;
+using Dapper;
+using MyChips.Data.Crypto;
+
+namespace MyChips.Data.Domain;
+
+/// <summary>
+/// The receive side of tally messages (PROTOCOL 5.2, 7.2): <c>ticket</c>, <c>offer</c>, <c>draft</c>, <c>void</c>,
+/// <c>open</c>. Each applies only from its context states; a late or repeated message changes nothing.
+/// </summary>
+public sealed class TallyReceiver(SignatureVerifier verifier)
+{
+    private static readonly IReadOnlyList<PeerMessage> None = [];
+
+    public Task<IReadOnlyList<PeerMessage>> ReceiveAsync(DomainTransaction tx, PeerMessage message) => message.Action switch
+    {
+        "ticket" => TicketAsync(tx, message),
+        "offer" => OfferAsync(tx, message),
+        "draft" => DraftAsync(tx, message),
+        "void" => VoidAsync(tx, message),
+        "open" => OpenAsync(tx, message),
+        _ => Task.FromResult(None),
+    };
+
+    /// <summary>An invitation redeemed: the partner's certificate is attached to our draft (→ <c>P.draft</c>); nothing is sent back.</summary>
+    private async Task<IReadOnlyList<PeerMessage>> TicketAsync(DomainTransaction tx, PeerMessage message)
+    {
+        var token = message.Ticket?["token"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : null;
+        var cert = message.Ticket?["cert"] as JsonObject;
+        var chad = Chad.FromJson(cert?["chad"]);
+        if (token is null || cert is null || chad is null)
+            throw DomainErrors.InvalidInvitation();
+        var invite = await tx.Connection.QuerySingleOrDefaultAsync<(long TokenId, Guid Tally, bool Reuse)>(new CommandDefinition(
+            """
+            SELECT t.token_id, t.tally_uuid, t.reuse FROM mychips.tokens t JOIN mychips.users u USING (user_id)
+            WHERE t.token_hash = @hash AND t.purpose = 'invite' AND t.used_at IS NULL AND t.expires_at > now()
+              AND u.cuid = @cuid AND u.agent = @agent
+            FOR UPDATE OF t
+            """, new { hash = SecretToken.Hash(token), cuid = message.To.Cuid, agent = tx.Agent.Id }, tx.Transaction,
+            cancellationToken: tx.CancellationToken)).ConfigureAwait(false);
+        if (invite.TokenId == 0)
+            throw DomainErrors.InvalidInvitation();
+        var half = (await tx.LockTallyAsync(invite.Tally).ConfigureAwait(false)).FirstOrDefault(h => h.HoldCuid == message.To.Cuid);
+        if (half is null || half.State != "draft")
+            throw DomainErrors.InvalidInvitation();
+        if (chad.SameUser(half.Holder))
+            throw new DomainException("own_invitation", "You cannot redeem your own invitation.", 409);
+
+        half.PartCertColumn = new JsonColumn(cert.DeepClone());
+        half.PartCuid = chad.Cuid;
+        half.PartAgent = chad.Agent;
+        half.Touch();
+        if (chad.Agent != tx.Agent.Id)
+            await EnsureAgentAsync(tx, chad).ConfigureAwait(false);
+        if (!invite.Reuse)
+        {
+            await tx.Connection.ExecuteAsync(new CommandDefinition("UPDATE mychips.tokens SET used_at = now() WHERE token_id = @id",
+                new { id = invite.TokenId }, tx.Transaction, cancellationToken: tx.CancellationToken)).ConfigureAwait(false);
+        }
+
+        UserEvents.Tally(tx, half);
+        return None;
+    }
+
+    /// <summary>An offer (or counter-offer): context null, void, H.offer, P.offer → P.offer, storing every core field as received (B2).</summary>
+    private async Task<IReadOnlyList<PeerMessage>> OfferAsync(DomainTransaction tx, PeerMessage message)
+    {
+        var obj = message.Object ?? throw new DomainException("malformed_message", "An offer carries the tally.");
+        var uuid = Guid.TryParse((string?)obj["uuid"], out var u) ? u : throw new DomainException("malformed_message", "The tally has no uuid.");
+        var side = SideOf(obj, message.To) ?? throw new DomainException("malformed_message", "Neither certificate of the tally names the recipient.");
+        var partnerSide = side == TallyHalf.Stock ? TallyHalf.Foil : TallyHalf.Stock;
+        var sign = obj["sign"] as JsonObject;
+        var partnerSig = (string?)sign?[partnerSide];
+        var core = CoreOf(obj);
+        if (!verifier.Verify(obj[partnerSide]?["cert"]?["public"], TallyJson.SignedBytes(core), partnerSig))
+            throw DomainErrors.BadSignature("tally offer");
+
+        var halves = await tx.LockTallyAsync(uuid).ConfigureAwait(false);
+        var half = halves.FirstOrDefault(h => h.Type == side);
+        if (half is not null && half.State is not ("void" or "H.offer" or "P.offer"))
+            return None;
+        var partnerChad = Chad.FromJson(obj[partnerSide]?["cert"]?["chad"])!;
+        if (half is null)
+        {
+            var userId = await tx.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT user_id FROM mychips.users WHERE cuid = @cuid AND agent = @agent",
+                new { cuid = message.To.Cuid, agent = tx.Agent.Id }, tx.Transaction, cancellationToken: tx.CancellationToken)).ConfigureAwait(false)
+                ?? throw DomainErrors.UserNotFound(message.To.Cuid);
+            if (partnerChad.Agent != tx.Agent.Id)
+                await EnsureAgentAsync(tx, partnerChad).ConfigureAwait(false);
+            half = new TallyHalf { UserId = userId, HoldCuid = message.To.Cuid, Uuid = uuid, Type = side, IsNew = true };
+            Apply(half, core, side, partnerSig, partnerChad);
+            await tx.AddTallyAsync(half).ConfigureAwait(false);
+        }
+        else
+        {
+            Apply(half, core, side, partnerSig, partnerChad);
+            half.Touch();
+        }
+
+        UserEvents.Tally(tx, half);
+        return None;
+    }
+
+    /// <summary>The partner is revising our offer: we stay in H.offer and are told.</summary>
+    private static async Task<IReadOnlyList<PeerMessage>> DraftAsync(DomainTransaction tx, PeerMessage message)
+    {
+        var half = await OurHalfAsync(tx, message).ConfigureAwait(false);
+        if (half?.State == "H.offer")
+        {
+            tx.Emit(half.UserId, new JsonObject { ["type"] = "tally", ["tally"] = half.Uuid.ToString(), ["state"] = half.State, ["action"] = false, ["revising"] = true });
+        }
+
+        return None;
+    }
+
+    /// <summary>The partner refused our offer: H.offer → void.</summary>
+    private static async Task<IReadOnlyList<PeerMessage>> VoidAsync(DomainTransaction tx, PeerMessage message)
+    {
+        var half = await OurHalfAsync(tx, message).ConfigureAwait(false);
+        if (half?.State == "H.offer")
+        {
+            half.Status = "void";
+            half.Touch();
+            UserEvents.Tally(tx, half);
+        }
+
+        return None;
+    }
+
+    /// <summary>The partner accepted: H.offer → open with both signatures checked over our text; we answer chain ack 0.</summary>
+    private async Task<IReadOnlyList<PeerMessage>> OpenAsync(DomainTransaction tx, PeerMessage message)
+    {
+        var half = await OurHalfAsync(tx, message).ConfigureAwait(false);
+        if (half?.State != "H.offer")
+            return None;
+        var partnerSig = (string?)(message.Object?["sign"] as JsonObject)?[half.PartnerType];
+        var json = TallyJson.Build(half);
+        var bytes = TallyJson.SignedBytes(json);
+        if (!verifier.Verify(half.PartCert?["public"], bytes, partnerSig) || !verifier.Verify(half.HoldCert["public"], bytes, half.HoldSig))
+            throw DomainErrors.BadSignature("accepted tally");
+        half.PartSig = partnerSig;
+        Open(half, json);
+        half.ChainConf = 0;
+        UserEvents.Tally(tx, half);
+        return
+        [
+            new PeerMessage("chit", "chain", message.From, message.To, new JsonObject
+            {
+                ["cmd"] = "ack", ["tally"] = half.Uuid.ToString(), ["index"] = 0, ["hash"] = Base64Url.Encode(half.Digest!),
+            }),
+        ];
+    }
+
+    /// <summary>offer → open: the digest (chain block 0) is stored and the terms become the settings of each side.</summary>
+    internal static void Open(TallyHalf half, JsonObject tallyJson)
+    {
+        half.Status = "open";
+        half.Request = null;
+        half.Digest = TallyJson.Digest(tallyJson);
+        half.ChainLast = 0;
+        half.ChainHash = half.Digest;
+        half.HoldSetsColumn = new JsonColumn(Merge(half.HoldSets, half.HoldTerms));
+        half.PartSetsColumn = new JsonColumn(Merge(half.PartSets, half.PartTerms));
+        half.Touch();
+    }
+
+    internal static JsonObject Merge(JsonObject into, JsonObject from)
+    {
+        var result = (JsonObject)into.DeepClone();
+        foreach (var (key, value) in from)
+            result[key] = value?.DeepClone();
+        return result;
+    }
+
+    private static async Task<TallyHalf?> OurHalfAsync(DomainTransaction tx, PeerMessage message)
+    {
+        if (!Guid.TryParse((string?)message.Object?["uuid"], out var uuid))
+            return null;
+        var halves = await tx.LockTallyAsync(uuid).ConfigureAwait(false);
+        return halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid && h.PartCuid == message.From.Cuid && h.PartAgent == message.From.Agent);
+    }
+
+    private static void Apply(TallyHalf half, JsonObject core, string side, string? partnerSig, Chad partner)
+    {
+        var partnerSide = side == TallyHalf.Stock ? TallyHalf.Foil : TallyHalf.Stock;
+        half.Version = (int?)core["version"] ?? 1;
+        half.Revision = (int?)core["revision"] ?? 1;
+        half.Date = ChipTimestamp.TryParse((string?)core["date"], out var date) ? date : throw new DomainException("malformed_message", "The tally date is not in the chip form.");
+        half.Memo = (string?)core["memo"];
+        half.AgreeColumn = new JsonColumn(core["agree"]?.DeepClone());
+        half.HoldCertColumn = new JsonColumn(core[side]?["cert"]?.DeepClone());
+        half.PartCertColumn = new JsonColumn(core[partnerSide]?["cert"]?.DeepClone());
+        half.HoldTermsColumn = new JsonColumn(core[side]?["terms"]?.DeepClone() ?? new JsonObject());
+        half.PartTermsColumn = new JsonColumn(core[partnerSide]?["terms"]?.DeepClone() ?? new JsonObject());
+        half.PartCuid = partner.Cuid;
+        half.PartAgent = partner.Agent;
+        half.PartSig = partnerSig;
+        half.HoldSig = null;
+        half.Status = "offer";
+        half.Request = null;
+    }
+
+    private static string? SideOf(JsonObject tally, Chad to)
+    {
+        foreach (var side in new[] { TallyHalf.Stock, TallyHalf.Foil })
+        {
+            if (Chad.FromJson(tally[side]?["cert"]?["chad"]) is { } chad && chad.SameUser(to))
+                return side;
+        }
+
+        return null;
+    }
+
+    private static JsonObject CoreOf(JsonObject wire)
+    {
+        var core = (JsonObject)wire.DeepClone();
+        core.Remove("sign");
+        return core;
+    }
+
+    private static Task EnsureAgentAsync(DomainTransaction tx, Chad chad) =>
+        tx.Connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO mychips.agents (agent, host, port) VALUES (@Agent, @Host, @Port) ON CONFLICT DO NOTHING",
+            chad, tx.Transaction, cancellationToken: tx.CancellationToken));
+}
