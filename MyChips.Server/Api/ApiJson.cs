@@ -1,0 +1,60 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MyChips.Data.Domain;
+
+namespace MyChips.Server.Api;
+
+/// <summary>
+/// Strict JSON for the user API: unknown members, missing required members, wrong types and malformed text are
+/// refused with a stable code before anything runs.
+/// </summary>
+internal static class ApiJson
+{
+    public const int MaxBodyBytes = 64 * 1024;
+
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+        AllowTrailingCommas = false,
+        ReadCommentHandling = JsonCommentHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken) where T : class
+    {
+        if (request.ContentLength > MaxBodyBytes)
+            throw new DomainException("body_too_large", $"The request body exceeds {MaxBodyBytes} bytes.", 413);
+        if (request.ContentType is { } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            throw new DomainException("unsupported_media_type", "Send application/json.", 415);
+        try
+        {
+            using var limited = new MemoryStream();
+            await request.Body.CopyToAsync(limited, cancellationToken).ConfigureAwait(false);
+            if (limited.Length > MaxBodyBytes)
+                throw new DomainException("body_too_large", $"The request body exceeds {MaxBodyBytes} bytes.", 413);
+            if (limited.Length == 0)
+                throw new DomainException("malformed_json", "The request body is empty; a JSON object is expected.");
+            return JsonSerializer.Deserialize<T>(limited.GetBuffer().AsSpan(0, (int)limited.Length), Options)
+                ?? throw new DomainException("malformed_json", "A JSON object is expected, not null.");
+        }
+        catch (JsonException e)
+        {
+            throw Classify(e);
+        }
+    }
+
+    private static DomainException Classify(JsonException e)
+    {
+        var message = e.Message;
+        if (message.Contains("could not be mapped", StringComparison.Ordinal))
+            return new DomainException("unknown_field", $"Unknown member {e.Path?.TrimStart('$', '.')}: {message}");
+        if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase) || message.Contains("null", StringComparison.Ordinal) && e.Path is not null && message.Contains("non-nullable", StringComparison.Ordinal))
+            return new DomainException("missing_field", message);
+        if (e.InnerException is null && e.LineNumber is not null && message.Contains("could not be converted", StringComparison.Ordinal))
+            return new DomainException("invalid_field", $"{e.Path}: wrong type. {message}");
+        return new DomainException("malformed_json", $"The body is not valid JSON for this request: {message}");
+    }
+}

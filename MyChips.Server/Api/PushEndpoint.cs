@@ -1,0 +1,129 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Npgsql;
+
+namespace MyChips.Server.Api;
+
+/// <summary>
+/// <c>GET /api/ws</c>: a WebSocket that pushes the authenticated user's own events, and nobody else's (PROTOCOL W2):
+/// the channel is derived from the session, never chosen by the client. Each message is one event with its id;
+/// <c>?since=ID</c> replays what came after ID. The socket closes when the session expires.
+/// </summary>
+internal static class PushEndpoint
+{
+    private const int BatchSize = 200;
+
+    public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource) =>
+    {
+        var user = await ApiAuth.UserAsync(context, allowQuery: true);
+        if (!context.WebSockets.IsWebSocketRequest)
+            throw new MyChips.Data.Domain.DomainException("websocket_required", "Connect with a WebSocket upgrade.", 400);
+        long? since = long.TryParse(context.Request.Query["since"], out var s) ? s : null;
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var signal = hub.Subscribe(user.UserId);
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        lifetime.CancelAfter(user.SessionExpires - DateTimeOffset.UtcNow);
+        try
+        {
+            var last = since ?? await LatestAsync(dataSource, user.UserId, lifetime.Token);
+            await SendAsync(socket, new JsonObject { ["type"] = "hello", ["user"] = user.Cuid, ["since"] = last }, lifetime.Token);
+            var closed = DrainAsync(socket, lifetime);
+            while (!lifetime.IsCancellationRequested && socket.State == WebSocketState.Open)
+            {
+                last = await PushAsync(socket, dataSource, user.UserId, last, lifetime.Token);
+                await signal.Reader.WaitToReadAsync(lifetime.Token);
+                signal.Reader.TryRead(out _);
+            }
+
+            await closed;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (WebSocketException)
+        {
+        }
+        finally
+        {
+            hub.Unsubscribe(user.UserId, signal);
+            if (socket.State == WebSocketState.Open)
+            {
+                var expired = !context.RequestAborted.IsCancellationRequested;
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, expired ? "session expired" : "closing", deadline.Token);
+                }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+                {
+                }
+            }
+        }
+    });
+
+    private static async Task<long> PushAsync(WebSocket socket, NpgsqlDataSource dataSource, long userId, long last, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await using var command = dataSource.CreateCommand(
+                "SELECT event_id, events::text FROM mychips.user_events WHERE user_id = $1 AND event_id > $2 ORDER BY event_id LIMIT $3");
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = BatchSize });
+            var rows = new List<(long Id, string Events)>();
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                    rows.Add((reader.GetInt64(0), reader.GetString(1)));
+            }
+
+            foreach (var (id, events) in rows)
+            {
+                foreach (var item in JsonNode.Parse(events)!.AsArray())
+                {
+                    var evt = (JsonObject)item!.DeepClone();
+                    evt["id"] = id;
+                    await SendAsync(socket, evt, cancellationToken);
+                }
+
+                last = id;
+            }
+
+            if (rows.Count < BatchSize)
+                return last;
+        }
+    }
+
+    private static async Task<long> LatestAsync(NpgsqlDataSource dataSource, long userId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT coalesce(max(event_id), 0) FROM mychips.user_events WHERE user_id = $1");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static Task SendAsync(WebSocket socket, JsonObject message, CancellationToken cancellationToken) =>
+        socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, cancellationToken);
+
+    // The client sends nothing we act on; reading notices its close and ends the push loop.
+    private static async Task DrainAsync(WebSocket socket, CancellationTokenSource lifetime)
+    {
+        var buffer = new byte[1024];
+        try
+        {
+            while (socket.State == WebSocketState.Open)
+            {
+                var result = await socket.ReceiveAsync(buffer, lifetime.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                    break;
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        {
+        }
+        finally
+        {
+            await lifetime.CancelAsync();
+        }
+    }
+}
