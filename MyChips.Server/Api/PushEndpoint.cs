@@ -47,13 +47,15 @@ internal static class PushEndpoint
         finally
         {
             hub.Unsubscribe(user.UserId, signal);
-            if (socket.State == WebSocketState.Open)
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
-                var expired = !context.RequestAborted.IsCancellationRequested;
+                var clientClosed = socket.State == WebSocketState.CloseReceived;
+                var expired = !clientClosed && !context.RequestAborted.IsCancellationRequested;
                 using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 try
                 {
-                    await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, expired ? "session expired" : "closing", deadline.Token);
+                    await socket.CloseOutputAsync(clientClosed ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation,
+                        clientClosed ? "bye" : expired ? "session expired" : "closing", deadline.Token);
                 }
                 catch (Exception e) when (e is WebSocketException or OperationCanceledException)
                 {
