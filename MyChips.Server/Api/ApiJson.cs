@@ -53,8 +53,8 @@ internal static class ApiJson
             return new DomainException("unknown_field", $"Unknown member {e.Path?.TrimStart('$', '.')}: {message}");
         if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase) || message.Contains("null", StringComparison.Ordinal) && e.Path is not null && message.Contains("non-nullable", StringComparison.Ordinal))
             return new DomainException("missing_field", message);
-        if (e.InnerException is null && e.LineNumber is not null && message.Contains("could not be converted", StringComparison.Ordinal))
-            return new DomainException("invalid_field", $"{e.Path}: wrong type. {message}");
+        if (message.Contains("could not be converted", StringComparison.Ordinal) && e.Path is { Length: > 1 } path)
+            return new DomainException("invalid_field", $"{path.TrimStart('$', '.')}: wrong type or value. {message}");
         return new DomainException("malformed_json", $"The body is not valid JSON for this request: {message}");
     }
 }

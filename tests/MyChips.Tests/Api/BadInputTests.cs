@@ -1,0 +1,220 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Dapper;
+using MyChips.Data.Crypto;
+using MyChips.Tests.Infrastructure;
+
+namespace MyChips.Tests.Api;
+
+/// <summary>
+/// Every class of bad input gets a 4xx with a stable code and a message, and changes nothing in the database;
+/// repeated requests are harmless. One site and one open tally (adam stock, bob foil) for the whole class.
+/// </summary>
+[Collection(BadInputCollection.Name)]
+public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
+{
+    private ApiSite _site = null!;
+    private ApiUser _adam = null!;
+    private ApiUser _bob = null!;
+    private ApiUser _carol = null!;
+    private Guid _tally;
+
+    public async Task InitializeAsync()
+    {
+        _site = await ApiSite.StartAsync(server, "bad");
+        _adam = await _site.AddUserAsync("adam");
+        _bob = await _site.AddUserAsync("bob");
+        _carol = await _site.AddUserAsync("carol");
+        _tally = await TallySetup.OpenAsync(_adam, _bob, stockGrants: 50_000, foilGrants: 50_000);
+        await _adam.PostAsync($"/api/tallies/{_tally}/pay", _adam.Payment(_tally, "stock", 1000));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _adam.Dispose();
+        _bob.Dispose();
+        _carol.Dispose();
+        await _site.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Malformed_json_is_refused_with_malformed_json()
+    {
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", "{\"uuid\": ", HttpStatusCode.BadRequest, "malformed_json");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", "", HttpStatusCode.BadRequest, "malformed_json");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", "[1,2]", HttpStatusCode.BadRequest, "malformed_json");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", "{\"type\":\"stock\",}", HttpStatusCode.BadRequest, "malformed_json");
+    }
+
+    [Fact]
+    public async Task Unknown_fields_are_refused_with_unknown_field()
+    {
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        payment["bonus"] = 5;
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment.ToJsonString(), HttpStatusCode.BadRequest, "unknown_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", "{\"type\":\"stock\",\"colour\":\"red\"}", HttpStatusCode.BadRequest, "unknown_field");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/settings",
+            JsonObjectOf(_adam.Settings(_tally, "stock", new JsonObject { ["speed"] = 1 })).ToJsonString(), HttpStatusCode.BadRequest, "unknown_field");
+    }
+
+    [Fact]
+    public async Task Bad_signatures_are_refused_with_bad_signature()
+    {
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        payment["units"] = 11; // signed 10
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment.ToJsonString(), HttpStatusCode.BadRequest, "bad_signature");
+        payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        payment["signature"] = "not-a-signature";
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment.ToJsonString(), HttpStatusCode.BadRequest, "bad_signature");
+        var signedByBob = JsonObjectOf(_bob.Payment(_tally, "stock", 10)); // bob signs as if he were the stock
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", signedByBob.ToJsonString(), HttpStatusCode.BadRequest, "bad_signature");
+
+        var draft = await _adam.PostAsync("/api/tallies", new { type = "foil" });
+        var tally = (string)draft["uuid"]!;
+        var invitation = await _adam.PostAsync($"/api/tallies/{tally}/invite");
+        await _carol.OkAsync(HttpMethod.Post, "/api/invitations/redeem", new { token = (string)invitation["token"]!, chad = invitation["chad"] });
+        var json = (JsonObject)(await _adam.GetAsync($"/api/tallies/{tally}"))["json"]!;
+        json["memo"] = "something else";
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{tally}/offer", new JsonObject { ["signature"] = _adam.SignTally(json) }.ToJsonString(),
+            HttpStatusCode.BadRequest, "bad_signature");
+    }
+
+    [Fact]
+    public async Task Wrong_state_transitions_are_refused_with_invalid_state_transition()
+    {
+        var accept = new JsonObject { ["signature"] = "AAAA" }.ToJsonString();
+        await RefusedAsync(_bob, HttpMethod.Post, $"/api/tallies/{_tally}/refuse", null, HttpStatusCode.Conflict, "invalid_state_transition");
+        await RefusedAsync(_bob, HttpMethod.Post, $"/api/tallies/{_tally}/revise", null, HttpStatusCode.Conflict, "invalid_state_transition");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/invite", null, HttpStatusCode.Conflict, "invalid_state_transition");
+        await RefusedAsync(_adam, HttpMethod.Patch, $"/api/tallies/{_tally}", "{\"memo\":\"x\"}", HttpStatusCode.Conflict, "invalid_state_transition");
+        var chit = (string)(await _bob.ListAsync($"/api/tallies/{_tally}/chits"))[0]!["uuid"]!; // A.good for bob
+        await RefusedAsync(_bob, HttpMethod.Post, $"/api/tallies/{_tally}/chits/{chit}/approve", accept, HttpStatusCode.Conflict, "invalid_state_transition");
+        await RefusedAsync(_bob, HttpMethod.Post, $"/api/tallies/{_tally}/chits/{chit}/refuse", null, HttpStatusCode.Conflict, "invalid_state_transition");
+
+        var draft = await _adam.PostAsync("/api/tallies", new { type = "stock" });
+        var tally = Guid.Parse((string)draft["uuid"]!);
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{tally}/pay", JsonObjectOf(_adam.Payment(tally, "stock", 5)).ToJsonString(),
+            HttpStatusCode.Conflict, "invalid_state_transition");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{tally}/accept", accept, HttpStatusCode.Conflict, "invalid_state_transition");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{tally}/offer", accept, HttpStatusCode.Conflict, "invalid_state_transition");
+    }
+
+    [Fact]
+    public async Task Amounts_out_of_range_and_beyond_the_limit_are_refused()
+    {
+        foreach (var units in new[] { 0L, -1L, 9_007_199_254_740_992L, long.MaxValue })
+        {
+            await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", JsonObjectOf(_adam.Payment(_tally, "stock", units)).ToJsonString(),
+                HttpStatusCode.BadRequest, "amount_out_of_range");
+        }
+
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/invoice", $"{{\"uuid\":\"{Guid.NewGuid()}\",\"units\":0}}", HttpStatusCode.BadRequest, "amount_out_of_range");
+        var fractional = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        fractional["units"] = 1.5;
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", fractional.ToJsonString(), HttpStatusCode.BadRequest, "invalid_field");
+        var text = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        text["units"] = "10";
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", text.ToJsonString(), HttpStatusCode.BadRequest, "invalid_field");
+        // adam already paid 1000; bob grants him 50,000.
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", JsonObjectOf(_adam.Payment(_tally, "stock", 49_001)).ToJsonString(),
+            HttpStatusCode.Conflict, "limit_exceeded");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", "{\"type\":\"stock\",\"holdTerms\":{\"limit\":-5}}", HttpStatusCode.BadRequest, "amount_out_of_range");
+    }
+
+    [Fact]
+    public async Task Unknown_and_foreign_ids_are_not_found()
+    {
+        await RefusedAsync(_adam, HttpMethod.Get, $"/api/tallies/{Guid.NewGuid()}", null, HttpStatusCode.NotFound, "tally_not_found");
+        await RefusedAsync(_adam, HttpMethod.Get, "/api/tallies/not-a-uuid", null, HttpStatusCode.NotFound, "tally_not_found");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{Guid.NewGuid()}/pay", JsonObjectOf(_adam.Payment(Guid.NewGuid(), "stock", 5)).ToJsonString(),
+            HttpStatusCode.NotFound, "tally_not_found");
+        await RefusedAsync(_adam, HttpMethod.Get, $"/api/tallies/{_tally}/chits/{Guid.NewGuid()}", null, HttpStatusCode.NotFound, "chit_not_found");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/chits/{Guid.NewGuid()}/refuse", null, HttpStatusCode.NotFound, "chit_not_found");
+        // Carol cannot see or touch adam's and bob's tally.
+        await RefusedAsync(_carol, HttpMethod.Get, $"/api/tallies/{_tally}", null, HttpStatusCode.NotFound, "tally_not_found");
+        await RefusedAsync(_carol, HttpMethod.Post, $"/api/tallies/{_tally}/pay", JsonObjectOf(_carol.Payment(_tally, "stock", 5)).ToJsonString(),
+            HttpStatusCode.NotFound, "tally_not_found");
+        Assert.Empty(await _carol.ListAsync($"/api/tallies/{_tally}/chits"));
+        await RefusedAsync(_carol, HttpMethod.Post, "/api/invitations/redeem",
+            new JsonObject { ["token"] = SecretToken(), ["chad"] = new JsonObject { ["cuid"] = "adam", ["agent"] = await AgentIdAsync() } }.ToJsonString(),
+            HttpStatusCode.NotFound, "invalid_invitation");
+    }
+
+    [Fact]
+    public async Task Missing_or_bad_credentials_are_unauthorized()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _site.BaseAddress };
+        var before = await SnapshotAsync();
+        foreach (var token in new string?[] { null, "nope", SecretToken() })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/tallies");
+            if (token is not null)
+                request.Headers.Authorization = new("Bearer", token);
+            using var response = await anonymous.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("unauthorized", (string)(await ApiUser.ReadAsync(response))["error"]!["code"]!);
+        }
+
+        using var ticket = await anonymous.PostAsync("/api/login/ticket", new StringContent(
+            new JsonObject { ["user"] = "adam", ["token"] = SecretToken(), ["publicKey"] = _adam.Key.ExportPublicJwk() }.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Unauthorized, ticket.StatusCode);
+        Assert.Equal("invalid_ticket", (string)(await ApiUser.ReadAsync(ticket))["error"]!["code"]!);
+        var challenge = await _adam.PostAsync("/api/login/challenge", new { user = "adam" });
+        using var forged = await anonymous.PostAsync("/api/login/signed", new StringContent(
+            new JsonObject { ["user"] = "adam", ["nonce"] = (string)challenge["nonce"]!, ["signature"] = _bob.Sign(MyChips.Data.Domain.LoginChallenge.SignedBytes("adam", (string)challenge["nonce"]!)) }.ToJsonString(),
+            System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Repeated_requests_are_harmless_and_reused_ids_are_refused()
+    {
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 250));
+        var first = await _adam.PostAsync($"/api/tallies/{_tally}/pay", payment);
+        var snapshot = await SnapshotAsync();
+        var second = await _adam.PostAsync($"/api/tallies/{_tally}/pay", payment);
+        Assert.Equal(first.ToJsonString(), second.ToJsonString());
+        Assert.Equal(snapshot, await SnapshotAsync());
+
+        var reused = JsonObjectOf(_adam.Payment(_tally, "stock", 251, uuid: Guid.Parse((string)payment["uuid"]!)));
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", reused.ToJsonString(), HttpStatusCode.Conflict, "duplicate_id");
+
+        var tally = await _bob.GetAsync($"/api/tallies/{_tally}");
+        var again = await _bob.PostAsync($"/api/tallies/{_tally}/accept", new { signature = (string)tally["sign"]!["foil"]! });
+        Assert.Equal("open", (string)again["state"]!);
+        Assert.Equal(snapshot, await SnapshotAsync());
+    }
+
+    private async Task RefusedAsync(ApiUser user, HttpMethod method, string path, string? body, HttpStatusCode status, string code)
+    {
+        var before = await SnapshotAsync();
+        var (actual, json) = await user.SendAsync(method, path, body);
+        Assert.True(status == actual, $"{method} {path}: expected {(int)status} {code}, got {(int)actual} {json.ToJsonString()}");
+        Assert.Equal(code, (string?)json["error"]?["code"]);
+        Assert.False(string.IsNullOrWhiteSpace((string?)json["error"]?["message"]));
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    /// <summary>Everything a refused request could have changed.</summary>
+    private async Task<string> SnapshotAsync()
+    {
+        await using var connection = await _site.OpenAsync();
+        return await connection.ExecuteScalarAsync<string>(
+            """
+            SELECT concat_ws('|',
+              (SELECT string_agg(concat_ws(',', tally_id, status, request, revision, net, net_pending, chain_last, chain_conf, hold_sig, part_sig, md5(hold_terms::text), md5(coalesce(part_cert::text, ''))), ';' ORDER BY tally_id) FROM mychips.tallies),
+              (SELECT string_agg(concat_ws(',', chit_id, status, chain_idx, signature), ';' ORDER BY chit_id) FROM mychips.chits),
+              (SELECT count(*) FROM mychips.user_events), (SELECT count(*) FROM mychips.outbox),
+              (SELECT string_agg(concat_ws(',', token_id, used_at), ';' ORDER BY token_id) FROM mychips.tokens WHERE purpose <> 'challenge'))
+            """) ?? "";
+    }
+
+    private static JsonObject JsonObjectOf(object value) => System.Text.Json.JsonSerializer.SerializeToNode(value)!.AsObject();
+
+    private static string SecretToken() => Base64Url.Encode(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    private async Task<string> AgentIdAsync() =>
+        (await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<MyChips.Data.Domain.SiteAgents>(_site.App.Services)
+            .GetAsync(CancellationToken.None)).Id;
+}
