@@ -8,8 +8,6 @@ namespace MyChips.Data.Crypto;
 /// </summary>
 internal readonly record struct DecimalDigits(bool Negative, string Digits, int PointPosition)
 {
-    public bool IsZero => Digits.Length == 0;
-
     /// <summary>Parses a JSON number literal (or .NET's "R" output) exactly, without going through a binary float.</summary>
     public static DecimalDigits Parse(ReadOnlySpan<char> text)
     {
