@@ -14,18 +14,18 @@ namespace MyChips.Data.Crypto;
 /// </summary>
 public static class DigestJson
 {
-    public static string Serialize(JsonNode? node, DigestNumberMode mode = DigestNumberMode.PythonLiteral)
+    public static string Serialize(JsonNode? node, DigestNumberMode mode = DigestNumberMode.PostgresJsonb)
     {
         var sb = new StringBuilder();
         Write(sb, node, mode);
         return sb.ToString();
     }
 
-    public static byte[] SerializeToUtf8Bytes(JsonNode? node, DigestNumberMode mode = DigestNumberMode.PythonLiteral) =>
+    public static byte[] SerializeToUtf8Bytes(JsonNode? node, DigestNumberMode mode = DigestNumberMode.PostgresJsonb) =>
         Encoding.ASCII.GetBytes(Serialize(node, mode));
 
     /// <summary>SHA-256 of D(node): 32 bytes, as <c>mychips.j2h</c> returns it.</summary>
-    public static byte[] Hash(JsonNode? node, DigestNumberMode mode = DigestNumberMode.PythonLiteral) =>
+    public static byte[] Hash(JsonNode? node, DigestNumberMode mode = DigestNumberMode.PostgresJsonb) =>
         SHA256.HashData(SerializeToUtf8Bytes(node, mode));
 
     private static void Write(StringBuilder sb, JsonNode? node, DigestNumberMode mode)

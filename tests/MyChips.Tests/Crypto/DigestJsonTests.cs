@@ -33,7 +33,7 @@ public sealed class DigestJsonTests
     [InlineData("123456789012345678901234567890", "123456789012345678901234567890")]
     [InlineData("-123456789012345678901234567890", "-123456789012345678901234567890")]
     public void PythonLiteralNumbers(string literal, string expected) =>
-        Assert.Equal(expected, DigestJson.Serialize(JsonNode.Parse(literal)));
+        Assert.Equal(expected, DigestJson.Serialize(JsonNode.Parse(literal), DigestNumberMode.PythonLiteral));
 
     // What mychips.j2h sees after jsonb has re-printed the literal as numeric (PROTOCOL §3.5).
     [Theory]
@@ -85,7 +85,7 @@ public sealed class DigestJsonTests
     {
         var node = JsonNode.Parse("{\"a\":{\"x\":1.0,\"y\":1e2,\"z\":123456789012345678901234567890}}")!;
         var clone = new JsonObject { ["copy"] = node["a"]!.DeepClone() };
-        Assert.Equal("{\"copy\":{\"x\":1.0,\"y\":100.0,\"z\":123456789012345678901234567890}}", DigestJson.Serialize(clone));
+        Assert.Equal("{\"copy\":{\"x\":1.0,\"y\":100.0,\"z\":123456789012345678901234567890}}", DigestJson.Serialize(clone, DigestNumberMode.PythonLiteral));
     }
 
     [Fact]
