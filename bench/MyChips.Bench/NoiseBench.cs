@@ -31,10 +31,10 @@ internal static class NoiseBench
             var bound = new Bound(TimeSpan.FromSeconds(result.GetValue(seconds)), Math.Max(1, result.GetValue(count)), cancellationToken);
             var output = result.InvocationConfiguration.Output;
             output.WriteLine($"Noise {Suite}, in-memory, bound {bound.Time.TotalSeconds:0.##} s or {bound.Count:N0} ops per figure");
-            output.WriteLine($"{"figure",-40} {"ops",12} {"seconds",8} {"rate",16} {"alloc/op",12}");
+            output.WriteLine($"{"figure",-44} {"ops",12} {"seconds",8} {"rate",16} {"alloc/op",12}");
             foreach (var row in Run(bound))
             {
-                output.WriteLine($"{row.Name,-40} {row.Operations,12:N0} {row.Elapsed.TotalSeconds,8:0.00} {row.Rate,16} {row.AllocatedPerOperation,10:N0} B");
+                output.WriteLine($"{row.Name,-44} {row.Operations,12:N0} {row.Elapsed.TotalSeconds,8:0.00} {row.Rate,16} {row.AllocatedPerOperation,10:N0} B");
             }
 
             return Task.FromResult(0);

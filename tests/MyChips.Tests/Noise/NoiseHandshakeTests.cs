@@ -134,6 +134,25 @@ public sealed class NoiseHandshakeTests
         Assert.Equal(2UL, pair.Responder.Receiver.Nonce);
     }
 
+    [Theory]
+    [InlineData("Noise_NN_25519_ChaChaPoly_BLAKE2b")]
+    [InlineData("Noise_NN_25519_AESGCM_SHA256")]
+    public void Transport_encrypts_and_decrypts_in_place(string name)
+    {
+        var protocol = NoiseProtocol.Parse(name);
+        using var initiator = new HandshakeState(protocol, NoiseRole.Initiator);
+        using var responder = new HandshakeState(protocol, NoiseRole.Responder);
+        using var pair = Run(initiator, responder);
+        var buffer = new byte[5 + CipherState.TagLength];
+        "hello"u8.CopyTo(buffer);
+
+        int length = pair.Initiator.Encrypt(buffer.AsSpan(0, 5), buffer);
+        Assert.NotEqual("hello"u8.ToArray(), buffer.AsSpan(0, 5).ToArray());
+        int plain = pair.Responder.Decrypt(buffer.AsSpan(0, length), buffer);
+
+        Assert.Equal("hello"u8.ToArray(), buffer.AsSpan(0, plain).ToArray());
+    }
+
     [Fact]
     public void Replayed_transport_message_is_rejected()
     {
