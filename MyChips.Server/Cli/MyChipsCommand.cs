@@ -13,6 +13,7 @@ internal static class MyChipsCommand
             ServeCommand.Create(site),
             MigrateCommand.Create(site),
             UpgradeStatusCommand.Create(site),
+            NoiseVectorsCommand.Create(),
             UserCommand.Create(site),
         };
         site.AddTo(root);

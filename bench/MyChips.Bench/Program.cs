@@ -1,1 +1,8 @@
-return 0;
+using System.CommandLine;
+using MyChips.Bench;
+
+var root = new RootCommand("mychips-bench: load scenarios for a MyCHIPs site; each prints its figures.")
+{
+    NoiseBench.Create(),
+};
+return await root.Parse(args).InvokeAsync();
