@@ -73,7 +73,7 @@ public sealed class ChitReceiver(SignatureVerifier verifier)
         if (existing is not null && ChitState.Code(existing, half.Type) != "A.pend")
             return None;
         var core = ChitJson.Core(incoming);
-        if (!verifier.Verify(half.PartCert?["public"], ChitJson.SignedBytes(core), incoming.Signature))
+        if (!verifier.Verify(tx, half.PartCert?["public"], ChitJson.SignedBytes(core), incoming.Signature))
             throw DomainErrors.BadSignature("chit");
 
         var chit = existing ?? incoming;

@@ -29,7 +29,7 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
             if (await tx.FindChitAsync(half, payment.Uuid).ConfigureAwait(false) is { } existing)
                 return Repeat(half, existing, core);
             EnsureOpen(half, "pay on the tally");
-            if (!verifier.Verify(half.HoldCert["public"], ChitJson.SignedBytes(core), payment.Signature))
+            if (!verifier.Verify(tx, half.HoldCert["public"], ChitJson.SignedBytes(core), payment.Signature))
                 throw DomainErrors.BadSignature("payment");
             if (half.Net - payment.Units < -half.PartnerLimit)
                 throw DomainErrors.LimitExceeded(half.PartnerLimit);
@@ -82,7 +82,7 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
             ChitState.Guard(chit, half.Type, "approve the chit", "L.pend");
             EnsureOpen(half, "approve an invoice on the tally");
             var core = ChitJson.Core(chit);
-            if (!verifier.Verify(half.HoldCert["public"], ChitJson.SignedBytes(core), signature))
+            if (!verifier.Verify(tx, half.HoldCert["public"], ChitJson.SignedBytes(core), signature))
                 throw DomainErrors.BadSignature("payment");
             if (half.Net - chit.Units!.Value < -half.PartnerLimit)
                 throw DomainErrors.LimitExceeded(half.PartnerLimit);
@@ -128,7 +128,7 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
             if (await tx.FindChitAsync(half, settings.Uuid).ConfigureAwait(false) is { } existing)
                 return Repeat(half, existing, core);
             EnsureOpen(half, "change settings of the tally");
-            if (!verifier.Verify(half.HoldCert["public"], ChitJson.SignedBytes(core), settings.Signature))
+            if (!verifier.Verify(tx, half.HoldCert["public"], ChitJson.SignedBytes(core), settings.Signature))
                 throw DomainErrors.BadSignature("settings chit");
             tx.AddChit(chit);
             await GoodAsync(tx, half, chit, core, wasPending: false).ConfigureAwait(false);

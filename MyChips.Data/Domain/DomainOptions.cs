@@ -11,6 +11,12 @@ public sealed class DomainOptions
     /// <summary>Bearer tokens of the user API; short-lived, a client logs in again with a signed challenge.</summary>
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How long an instance trusts a session it has checked before checking it again (0 = every request). Logging
+    /// out on another instance takes effect here within this time.
+    /// </summary>
+    public TimeSpan SessionCacheTime { get; set; } = TimeSpan.FromSeconds(5);
+
     public TimeSpan ChallengeLifetime { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Tally invitations (the reference uses 48 hours).</summary>

@@ -48,6 +48,9 @@ public sealed class DomainTransaction
 
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>Signatures verified in this transaction: (key JWK, signature, SHA-256 of the signed bytes).</summary>
+    internal HashSet<(string Key, string Signature, string Data)> Verified { get; } = [];
+
     /// <summary>
     /// Locks every local half of a tally (ordered by id, so two transactions on one tally cannot deadlock) and,
     /// when <paramref name="chit"/> is given, loads that chit on each half. Repeated calls use what is loaded.

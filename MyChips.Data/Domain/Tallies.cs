@@ -112,12 +112,12 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
             var half = await OwnAsync(tx, user, tally).ConfigureAwait(false);
             var json = TallyJson.Build(half);
             var bytes = TallyJson.SignedBytes(json);
-            if (half.State == "H.offer" && verifier.Verify(half.HoldCert["public"], bytes, signature))
+            if (half.State == "H.offer" && verifier.Verify(tx, half.HoldCert["public"], bytes, signature))
                 return TallyView.Of(half);
             TallyState.Guard(half, "offer the tally", "P.draft", "void");
             if (half.PartCert is null)
                 throw DomainErrors.InvalidStateTransition("offer a tally without a partner", half.State);
-            if (!verifier.Verify(half.HoldCert["public"], bytes, signature))
+            if (!verifier.Verify(tx, half.HoldCert["public"], bytes, signature))
                 throw DomainErrors.BadSignature("tally");
             half.HoldSig = signature;
             half.PartSig = null;
@@ -138,9 +138,9 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
             TallyState.Guard(half, "accept the tally", "P.offer");
             var json = TallyJson.Build(half);
             var bytes = TallyJson.SignedBytes(json);
-            if (!verifier.Verify(half.HoldCert["public"], bytes, signature))
+            if (!verifier.Verify(tx, half.HoldCert["public"], bytes, signature))
                 throw DomainErrors.BadSignature("tally");
-            if (!verifier.Verify(half.PartCert?["public"], bytes, half.PartSig))
+            if (!verifier.Verify(tx, half.PartCert?["public"], bytes, half.PartSig))
                 throw DomainErrors.BadSignature("partner's tally");
             half.HoldSig = signature;
             TallyReceiver.Open(half, json);

@@ -72,7 +72,7 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         var sign = obj["sign"] as JsonObject;
         var partnerSig = (string?)sign?[partnerSide];
         var core = CoreOf(obj);
-        if (!verifier.Verify(obj[partnerSide]?["cert"]?["public"], TallyJson.SignedBytes(core), partnerSig))
+        if (!verifier.Verify(tx, obj[partnerSide]?["cert"]?["public"], TallyJson.SignedBytes(core), partnerSig))
             throw DomainErrors.BadSignature("tally offer");
 
         var halves = await tx.LockTallyAsync(uuid).ConfigureAwait(false);
@@ -137,7 +137,7 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         var partnerSig = (string?)(message.Object?["sign"] as JsonObject)?[half.PartnerType];
         var json = TallyJson.Build(half);
         var bytes = TallyJson.SignedBytes(json);
-        if (!verifier.Verify(half.PartCert?["public"], bytes, partnerSig) || !verifier.Verify(half.HoldCert["public"], bytes, half.HoldSig))
+        if (!verifier.Verify(tx, half.PartCert?["public"], bytes, partnerSig) || !verifier.Verify(tx, half.HoldCert["public"], bytes, half.HoldSig))
             throw DomainErrors.BadSignature("accepted tally");
         half.PartSig = partnerSig;
         Open(half, json);
