@@ -91,7 +91,10 @@ CREATE TABLE mychips.tallies (
     UNIQUE (tally_uuid, user_id),
     CHECK (status NOT IN ('open', 'close') OR (digest IS NOT NULL AND hold_sig IS NOT NULL AND part_sig IS NOT NULL)),
     CHECK (status = 'draft' OR part_cert IS NOT NULL)
-);
+)
+-- Every chit updates both halves of its tally: room on each page keeps those updates HOT (no index churn), and
+-- frequent vacuuming keeps the few hot rows from dragging long version chains.
+WITH (fillfactor = 25, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
 CREATE INDEX tallies_user ON mychips.tallies (user_id);
 
 -- Chits (PROTOCOL 6.2, 7.3) and the per-half hash chain (6.4).
@@ -122,6 +125,8 @@ CREATE TABLE mychips.chits (
     CHECK (status <> 'good' OR chit_type = 'lift' OR signature IS NOT NULL),
     CHECK ((chain_idx IS NULL) = (chain_dgst IS NULL))
 );
+-- A chit is looked up by its uuid (context guard) together with its tally's uuid.
+CREATE INDEX chits_uuid ON mychips.chits (chit_uuid);
 
 -- Lifts (PROTOCOL 6.3, 8): local clearing and linear payments.
 CREATE TABLE mychips.lifts (

@@ -51,6 +51,12 @@ public sealed class DomainTransaction
     /// <summary>Signatures verified in this transaction: (key JWK, signature, SHA-256 of the signed bytes).</summary>
     internal HashSet<(string Key, string Signature, string Data)> Verified { get; } = [];
 
+    /// <summary>Users whose push channel is woken once this transaction has committed.</summary>
+    internal List<long> NotifyUsers { get; } = [];
+
+    /// <summary>True when a message was queued in the outbox (the senders are woken after commit).</summary>
+    internal bool OutboxWritten { get; set; }
+
     /// <summary>
     /// Locks every local half of a tally (ordered by id, so two transactions on one tally cannot deadlock) and,
     /// when <paramref name="chit"/> is given, loads that chit on each half. Repeated calls use what is loaded.
@@ -75,7 +81,7 @@ public sealed class DomainTransaction
         if (needChit)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"SELECT {ChitColumns} FROM mychips.chits c JOIN mychips.tallies t USING (tally_id) WHERE t.tally_uuid = $1 AND c.chit_uuid = $2")
+                $"SELECT {ChitColumns} FROM mychips.chits c JOIN mychips.tallies t ON t.tally_id = c.tally_id WHERE c.chit_uuid = $2 AND t.tally_uuid = $1")
             {
                 Parameters = { new NpgsqlParameter<Guid> { TypedValue = tally }, new NpgsqlParameter<Guid> { TypedValue = chit!.Value } },
             });
@@ -187,8 +193,7 @@ public sealed class DomainTransaction
             var events = _events.Values.Select(e => e.ToJsonString()).ToArray();
             _writes.Add(new NpgsqlBatchCommand(
                 """
-                WITH e AS (INSERT INTO mychips.user_events (user_id, events) SELECT * FROM unnest($1::bigint[], $2::jsonb[]) RETURNING user_id)
-                SELECT pg_notify('mychips_user', user_id::text) FROM e
+                INSERT INTO mychips.user_events (user_id, events) SELECT * FROM unnest($1::bigint[], $2::jsonb[])
                 """)
             {
                 Parameters =
@@ -197,6 +202,7 @@ public sealed class DomainTransaction
                     new NpgsqlParameter<string[]> { TypedValue = events, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
                 },
             });
+            NotifyUsers.AddRange(users);
             _events.Clear();
         }
 

@@ -49,6 +49,6 @@ public sealed class MessageRouter(MessageReceiver receiver)
                 new NpgsqlParameter<string> { TypedValue = key },
             },
         });
-        tx.Enqueue(new NpgsqlBatchCommand("SELECT pg_notify('mychips_outbox', '')"));
+        tx.OutboxWritten = true;
     }
 }

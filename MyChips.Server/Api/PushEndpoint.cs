@@ -13,6 +13,7 @@ namespace MyChips.Server.Api;
 internal static class PushEndpoint
 {
     private const int BatchSize = 200;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
 
     public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource) =>
     {
@@ -32,8 +33,17 @@ internal static class PushEndpoint
             while (!lifetime.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
                 last = await PushAsync(socket, dataSource, user.UserId, last, lifetime.Token);
-                await signal.Reader.WaitToReadAsync(lifetime.Token);
-                signal.Reader.TryRead(out _);
+                // A lost wake-up (NOTIFY is sent after commit, best effort) costs at most the poll interval.
+                using var poll = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
+                poll.CancelAfter(PollInterval);
+                try
+                {
+                    await signal.Reader.WaitToReadAsync(poll.Token);
+                    signal.Reader.TryRead(out _);
+                }
+                catch (OperationCanceledException) when (!lifetime.IsCancellationRequested)
+                {
+                }
             }
 
             await closed;

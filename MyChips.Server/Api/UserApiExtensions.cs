@@ -31,6 +31,7 @@ internal static class UserApiExtensions
         services.AddSingleton<Tickets>();
         services.AddSingleton<LoginChallenges>();
         services.AddSingleton<SignatureVerifier>();
+        services.AddSingleton<DomainNotifier>();
         services.AddSingleton<DomainRunner>();
         services.AddSingleton<TallyReceiver>();
         services.AddSingleton<ChitReceiver>();

@@ -33,24 +33,29 @@ internal static class PaymentsBench
         var seconds = new Option<double>("--seconds") { Description = "Measured time bound, in seconds", DefaultValueFactory = _ => 15 };
         var count = new Option<long>("--count") { Description = "Payment count bound (all clients together)", DefaultValueFactory = _ => 1_000_000 };
         var warmup = new Option<double>("--warmup") { Description = "Unmeasured warm-up, in seconds", DefaultValueFactory = _ => 3 };
+        var statements = new Option<bool>("--pg-statements") { Description = "Diagnostic: load pg_stat_statements and print the costliest statements" };
+        var direct = new Option<bool>("--direct") { Description = "Diagnostic: call the domain in the bench process instead of HTTP (no Kestrel, no JSON over the wire)" };
         var command = new Command("payments", "Signed local payments/s and p50/p99 latency through the HTTP API with N concurrent users")
         {
-            users, seconds, count, warmup,
+            users, seconds, count, warmup, direct, statements,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             Math.Max(2, result.GetValue(users)), TimeSpan.FromSeconds(result.GetValue(seconds)), Math.Max(1, result.GetValue(count)),
-            TimeSpan.FromSeconds(result.GetValue(warmup)), result.InvocationConfiguration.Output, cancellationToken));
+            TimeSpan.FromSeconds(result.GetValue(warmup)), result.GetValue(direct), result.GetValue(statements), result.InvocationConfiguration.Output, cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(int userCount, TimeSpan duration, long maxCount, TimeSpan warmup, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(int userCount, TimeSpan duration, long maxCount, TimeSpan warmup, bool direct, bool statements, TextWriter output, CancellationToken cancellationToken)
     {
         var directory = Path.Combine(Path.GetTempPath(), "mychips-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var options = new EmbeddedPostgresOptions { DataDirectory = Path.Combine(directory, "pg"), Durable = true };
+        if (statements)
+            options.Settings["shared_preload_libraries"] = "pg_stat_statements";
         await using var cluster = await EmbeddedPostgresCluster.StartAsync(options, NullLogger.Instance, cancellationToken);
         await cluster.EnsureDatabaseAsync("bench", cancellationToken);
-        // Auto-prepare: the hot statements are parsed and planned once per connection.
-        var connectionString = cluster.ConnectionString("bench") + ";Max Auto Prepare=32;Auto Prepare Min Usages=2";
+        // Auto-prepare: the hot statements are parsed and planned once per connection. No reset on close: the site keeps
+        // no session state on a connection, so the three reset statements Npgsql sends on reuse are pure cost.
+        var connectionString = cluster.ConnectionString("bench") + ";Max Auto Prepare=32;Auto Prepare Min Usages=2;No Reset On Close=true";
         var port = FreePort();
         using var server = StartServer(connectionString, port);
         try
@@ -68,17 +73,24 @@ internal static class PaymentsBench
             var clients = await CreateUsersAsync(connectionString, http, userCount, cancellationToken);
             output.WriteLine($"setup: {userCount} users logged in by ticket, {userCount} tallies opened through the API");
 
+            await using var domainSource = NpgsqlDataSource.Create(connectionString);
+            var chits = direct ? DirectChits(domainSource) : null;
+            if (direct)
+                output.WriteLine("mode: --direct (domain calls in the bench process; the server only answered the setup)");
             using var warm = new CancellationTokenSource(warmup);
-            await Task.WhenAll(clients.Select(c => c.RunAsync(http, long.MaxValue, warm.Token, record: false)));
+            await Task.WhenAll(clients.Select(c => c.RunAsync(http, chits, long.MaxValue, warm.Token, record: false)));
             foreach (var c in clients)
                 c.Reset();
 
             var perClient = Math.Max(1, maxCount / userCount);
             using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             bound.CancelAfter(duration);
+            var postmaster = int.Parse(File.ReadLines(Path.Combine(options.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+            var cpuBefore = (Server: CpuSeconds(server.Id), Bench: CpuSeconds(Environment.ProcessId), Postgres: PostgresCpuSeconds(postmaster));
             var clock = Stopwatch.StartNew();
-            await Task.WhenAll(clients.Select(c => c.RunAsync(http, perClient, bound.Token, record: true)));
+            await Task.WhenAll(clients.Select(c => c.RunAsync(http, chits, perClient, bound.Token, record: true)));
             clock.Stop();
+            var cpuAfter = (Server: CpuSeconds(server.Id), Bench: CpuSeconds(Environment.ProcessId), Postgres: PostgresCpuSeconds(postmaster));
 
             var latencies = clients.SelectMany(c => c.Latencies).Order().ToArray();
             var failed = clients.Sum(c => c.Failed);
@@ -88,7 +100,12 @@ internal static class PaymentsBench
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rate {ok / clock.Elapsed.TotalSeconds:N0} payments/s; latency p50 {Percentile(latencies, 0.50):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms, max {(latencies.Length == 0 ? 0 : latencies[^1]):0.0} ms"));
             output.WriteLine($"server memory: resident {rss / 1024.0:0} MB, peak {hwm / 1024.0:0} MB");
+            var perPayment = 1000.0 / Math.Max(1, ok);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"CPU per payment: server {(cpuAfter.Server - cpuBefore.Server) * perPayment:0.00} ms, PostgreSQL {(cpuAfter.Postgres - cpuBefore.Postgres) * perPayment:0.00} ms, bench clients {(cpuAfter.Bench - cpuBefore.Bench) * perPayment:0.00} ms; machine load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
             output.WriteLine(await CheckBooksAsync(connectionString, clients, cancellationToken));
+            if (statements)
+                await PrintStatementsAsync(connectionString, ok, output, cancellationToken);
             foreach (var c in clients)
                 c.Dispose();
             return failed == 0 ? 0 : 1;
@@ -173,7 +190,7 @@ internal static class PaymentsBench
             var ticket = await tickets.IssueAsync(cuid, null, cancellationToken);
             var key = UserSigningKey.Generate(UserKeyCurve.P256);
             var login = await PostAsync(http, null, "/api/login/ticket", new JsonObject { ["user"] = cuid, ["token"] = ticket.Token, ["publicKey"] = key.ExportPublicJwk() }, cancellationToken);
-            clients.Add(new Client(cuid, key, (string)login["token"]!));
+            clients.Add(new Client(cuid, key, (string)login["token"]!) { UserId = i + 1 });
         }
 
         // A ring: client i holds the stock of a tally with client i+1 and pays on it.
@@ -194,6 +211,39 @@ internal static class PaymentsBench
         }
 
         return clients;
+    }
+
+    private static async Task PrintStatementsAsync(string connectionString, long payments, TextWriter output, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using (var create = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection))
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            "SELECT calls, plans, total_exec_time, total_plan_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 14", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        output.WriteLine("statements (whole run): calls, plans, exec ms, plan ms, per payment µs, query");
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {reader.GetInt64(0),8} {reader.GetInt64(1),8} {reader.GetDouble(2),9:0} {reader.GetDouble(3),7:0}  {reader.GetString(4)}"));
+        }
+
+        await reader.CloseAsync();
+        await using var tables = new NpgsqlCommand(
+            "SELECT relname, n_tup_upd, n_tup_hot_upd, n_live_tup, n_dead_tup FROM pg_stat_user_tables WHERE schemaname = 'mychips' AND n_tup_upd > 0", connection);
+        await using var rows = await tables.ExecuteReaderAsync(cancellationToken);
+        while (await rows.ReadAsync(cancellationToken))
+            output.WriteLine($"  table {rows.GetString(0)}: updates {rows.GetInt64(1)}, HOT {rows.GetInt64(2)}, live {rows.GetInt64(3)}, dead {rows.GetInt64(4)}");
+    }
+
+    private static Chits DirectChits(NpgsqlDataSource dataSource)
+    {
+        var options = Options.Create(new DomainOptions());
+        var transactions = new SiteTransactions(dataSource, new SiteCodeVersion(MigrationSet.Embedded().CodeVersion));
+        var verifier = new SignatureVerifier();
+        var router = new MessageRouter(new MessageReceiver(new TallyReceiver(verifier), new ChitReceiver(verifier)));
+        return new Chits(new DomainRunner(transactions, new SiteAgents(transactions, options), new DomainNotifier(dataSource)), router, verifier, dataSource);
     }
 
     private static async Task<string> CheckBooksAsync(string connectionString, List<Client> clients, CancellationToken cancellationToken)
@@ -265,6 +315,44 @@ internal static class PaymentsBench
         return (rss, hwm);
     }
 
+    /// <summary>User + system CPU seconds of a process (from /proc; clock ticks of 1/100 s).</summary>
+    private static double CpuSeconds(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException)
+        {
+            return 0; // the process ended (a backend that disconnected)
+        }
+    }
+
+    /// <summary>The postmaster and its children (backends, WAL writer, checkpointer).</summary>
+    private static double PostgresCpuSeconds(int postmaster)
+    {
+        var total = CpuSeconds(postmaster);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == postmaster)
+                    total += CpuSeconds(pid);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return total;
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -293,8 +381,16 @@ internal static class PaymentsBench
             Failed = 0;
         }
 
-        public async Task RunAsync(HttpClient http, long count, CancellationToken stop, bool record)
+        public long UserId { get; set; }
+
+        public async Task RunAsync(HttpClient http, Chits? direct, long count, CancellationToken stop, bool record)
         {
+            if (direct is not null)
+            {
+                await RunDirectAsync(direct, count, stop, record);
+                return;
+            }
+
             var path = $"/api/tallies/{Tally}/pay";
             for (long n = 0; n < count && !stop.IsCancellationRequested; n++)
             {
@@ -321,6 +417,33 @@ internal static class PaymentsBench
                     }
                 }
                 catch (HttpRequestException)
+                {
+                    if (record)
+                        Failed++;
+                    continue;
+                }
+
+                if (record)
+                    Latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+        }
+
+        private async Task RunDirectAsync(Chits chits, long count, CancellationToken stop, bool record)
+        {
+            var user = new AuthenticatedUser(UserId, Cuid, DateTimeOffset.MaxValue);
+            for (long n = 0; n < count && !stop.IsCancellationRequested; n++)
+            {
+                var uuid = Guid.NewGuid();
+                var date = ChipTimestamp.Truncate(DateTimeOffset.UtcNow);
+                var units = 1 + (n % 1000);
+                var core = ChitJson.Core(Tally, "stock", "tran", uuid, date, units, null, null);
+                var payment = new Payment(uuid, ChipTimestamp.ToText(date), units, null, null, Sign(ChitJson.SignedBytes(core)));
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await chits.PayAsync(user, Tally, payment, CancellationToken.None);
+                }
+                catch (DomainException)
                 {
                     if (record)
                         Failed++;
