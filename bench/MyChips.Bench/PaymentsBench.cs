@@ -27,6 +27,7 @@ namespace MyChips.Bench;
 /// </summary>
 internal static class PaymentsBench
 {
+
     public static Command Create()
     {
         var users = new Option<int>("--users") { Description = "Concurrent users (clients), at least 2", DefaultValueFactory = _ => 16 };
@@ -57,7 +58,8 @@ internal static class PaymentsBench
         // no session state on a connection, so the three reset statements Npgsql sends on reuse are pure cost.
         var connectionString = cluster.ConnectionString("bench") + ";Max Auto Prepare=32;Auto Prepare Min Usages=2;No Reset On Close=true";
         var port = FreePort();
-        using var server = StartServer(connectionString, port);
+        var requestLogLines = new System.Runtime.CompilerServices.StrongBox<long>();
+        using var server = StartServer(connectionString, port, requestLogLines);
         try
         {
             var baseAddress = new Uri($"http://127.0.0.1:{port}");
@@ -99,7 +101,7 @@ internal static class PaymentsBench
             output.WriteLine($"payments ok {ok:N0}, failed {failed:N0}, in {clock.Elapsed.TotalSeconds:0.00} s");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rate {ok / clock.Elapsed.TotalSeconds:N0} payments/s; latency p50 {Percentile(latencies, 0.50):0.0} ms, p99 {Percentile(latencies, 0.99):0.0} ms, max {(latencies.Length == 0 ? 0 : latencies[^1]):0.0} ms"));
-            output.WriteLine($"server memory: resident {rss / 1024.0:0} MB, peak {hwm / 1024.0:0} MB");
+            output.WriteLine($"server memory: resident {rss / 1024.0:0} MB, peak {hwm / 1024.0:0} MB; request log lines {requestLogLines.Value}");
             var perPayment = 1000.0 / Math.Max(1, ok);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"CPU per payment: server {(cpuAfter.Server - cpuBefore.Server) * perPayment:0.00} ms, PostgreSQL {(cpuAfter.Postgres - cpuBefore.Postgres) * perPayment:0.00} ms, bench clients {(cpuAfter.Bench - cpuBefore.Bench) * perPayment:0.00} ms; machine load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}"));
@@ -129,7 +131,7 @@ internal static class PaymentsBench
         }
     }
 
-    private static Process StartServer(string connectionString, int port)
+    private static Process StartServer(string connectionString, int port, System.Runtime.CompilerServices.StrongBox<long> lines)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -144,7 +146,11 @@ internal static class PaymentsBench
         info.Environment["MYCHIPS__Serilog__MinimumLevel__Override__Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning";
         info.Environment["MYCHIPS__Serilog__MinimumLevel__Override__MyChips.Server.Api.ApiErrors"] = "Warning";
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null && e.Data.Contains("HTTP POST", StringComparison.Ordinal))
+                lines.Value++;
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("server: " + e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
