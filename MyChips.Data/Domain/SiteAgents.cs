@@ -47,8 +47,9 @@ public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOpt
                 new CommandDefinition(select, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (existing is null)
             {
+                // A concurrent first start may win the race: ON CONFLICT keeps its key and we read it back.
                 using var key = AgentKey.Generate();
-                var inserted = await connection.ExecuteAsync(new CommandDefinition(
+                await connection.ExecuteAsync(new CommandDefinition(
                     """
                     INSERT INTO mychips.agents (agent, host, port, is_local) VALUES (@id, @host, @port, true) ON CONFLICT DO NOTHING;
                     INSERT INTO mychips.agent_keys (agent, seed) SELECT @id, @seed WHERE EXISTS (SELECT FROM mychips.agents WHERE agent = @id AND is_local);
@@ -57,7 +58,6 @@ public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOpt
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 existing = await connection.QuerySingleAsync<SiteAgentRow>(
                     new CommandDefinition(select, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                _ = inserted;
             }
 
             return new SiteAgent(existing.Id, existing.Host ?? options.Value.AgentHost, existing.Port ?? options.Value.AgentPort);
