@@ -68,10 +68,11 @@ public sealed class HoldGate(TimeSpan holdTimeout, UpgradeMetrics metrics, TimeP
 
             // Completed under the lock, front to back: continuations run asynchronously, in this order.
             var outcome = mode == HoldGateMode.Open ? HoldOutcome.Admitted : HoldOutcome.Refused;
+            var now = time.GetTimestamp();
             while (_waiters.First is { } first)
             {
                 _waiters.RemoveFirst();
-                first.Value.Completion.TrySetResult(new HoldResult(outcome, time.GetElapsedTime(first.Value.Since), reason));
+                first.Value.Completion.TrySetResult(new HoldResult(outcome, time.GetElapsedTime(first.Value.Since, now), reason));
             }
         }
     }
