@@ -1,1 +1,8 @@
-return 0;
+using System.CommandLine;
+using MyChips.Bench;
+
+var root = new RootCommand("mychips-bench: scenarios that print figures.")
+{
+    UpgradeBench.Create(),
+};
+return await root.Parse(args).InvokeAsync();
