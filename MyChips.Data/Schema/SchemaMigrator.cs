@@ -38,6 +38,8 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
         // releases leadership and rolls back its open migration at once.
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await WatchClientAsync(connection, cancellationToken).ConfigureAwait(false);
+        // Woken by the leader's NOTIFY when it is done; the poll interval is the fallback.
+        await connection.ExecuteAsync($"LISTEN {NotifyChannel}").ConfigureAwait(false);
         while (true)
         {
             var snapshot = await ReadAsync(connection, cancellationToken).ConfigureAwait(false);
@@ -53,7 +55,7 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
                 break;
             }
 
-            await Task.Delay(options.LeaderPollInterval, cancellationToken).ConfigureAwait(false);
+            await connection.WaitAsync(options.LeaderPollInterval, cancellationToken).ConfigureAwait(false);
         }
 
         try

@@ -1,11 +1,13 @@
 using System.Globalization;
+using MyChips.Data;
 
 namespace MyChips.Server.Upgrade;
 
 /// <summary>
 /// Puts every web request (WebSocket upgrades included) through the <see cref="HoldGate"/>; the health and metrics
 /// endpoints pass by, so probes see the truth while work is held. Work that the gate turns away gets 503 with
-/// <c>Retry-After</c>, and admitted work that was held says so in <c>X-MyChips-Held-Ms</c>.
+/// <c>Retry-After</c>, and admitted work that was held says so in <c>X-MyChips-Held-Ms</c>. A transaction refused by
+/// the fence (<see cref="FencedException"/>) in any endpoint is answered the same way.
 /// </summary>
 internal sealed class HoldGateMiddleware(RequestDelegate next, HoldGate gate, UpgradeMetrics metrics)
 {
@@ -37,7 +39,16 @@ internal sealed class HoldGateMiddleware(RequestDelegate next, HoldGate gate, Up
                 context.Response.Headers[HeldHeader] = ((long)result.HeldFor.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
             }
 
-            await next(context).ConfigureAwait(false);
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch (FencedException e) when (!context.Response.HasStarted)
+            {
+                // The transaction was refused and rolled back: nothing was written, a newer instance can take it.
+                await UnavailableResponse.WriteAsync(context, FencedException.Code, e.Message, context.RequestAborted).ConfigureAwait(false);
+            }
+
             return;
         }
 

@@ -22,22 +22,14 @@ internal static class ProbeEndpoint
         }
 
         var sql = options.Sql;
-        endpoints.MapPost("/diagnostics/probe", async (HttpContext context, string key, long amount, SiteTransactions transactions,
+        // A fenced transaction throws FencedException, which HoldGateMiddleware answers 503 with Retry-After.
+        endpoints.MapPost("/diagnostics/probe", async (string key, long amount, SiteTransactions transactions,
             InstanceIdentity identity, CancellationToken cancellationToken) =>
         {
-            try
-            {
-                var rows = await transactions.RunAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(sql,
-                    new { key, amount, instance = identity.Id, codeSchemaVersion = identity.CodeSchemaVersion },
-                    transaction, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
-                return Results.Json(new { key, rows, instance = identity.Id, codeSchemaVersion = identity.CodeSchemaVersion });
-            }
-            catch (FencedException e)
-            {
-                // Nothing was written; another (newer) instance can take it.
-                context.Response.Headers.RetryAfter = UnavailableResponse.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return Results.Json(new { error = FencedException.Code, message = e.Message }, statusCode: StatusCodes.Status503ServiceUnavailable);
-            }
+            var rows = await transactions.RunAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(sql,
+                new { key, amount, instance = identity.Id, codeSchemaVersion = identity.CodeSchemaVersion },
+                transaction, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
+            return Results.Json(new { key, rows, instance = identity.Id, codeSchemaVersion = identity.CodeSchemaVersion });
         });
         return endpoints;
     }

@@ -43,6 +43,16 @@ public sealed partial class ContractUpgradeTests(PostgresServer server, ITestOut
                 Assert.Equal(0, await instance.WaitForExitAsync(TimeSpan.FromSeconds(30)));
             }
 
+            // The new instances counted and timed what they held (/metrics).
+            var heldByServers = 0L;
+            using var http = new HttpClient();
+            foreach (var instance in fresh)
+            {
+                var metrics = await http.GetStringAsync($"{instance.Url}/metrics");
+                heldByServers += long.Parse(HeldCounter().Match(metrics).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Contains("mychips_hold_duration_seconds_count ", metrics);
+            }
+
             var afterUpgrade = load.Succeeded;
             await Wait.UntilAsync(() => load.Succeeded >= afterUpgrade + 200, TimeSpan.FromSeconds(30), "the load runs on the new instances");
             await stop.CancelAsync();
@@ -57,6 +67,7 @@ public sealed partial class ContractUpgradeTests(PostgresServer server, ITestOut
             Assert.Equal(load.Sent, outcomes.Count);
             Assert.Empty(outcomes.Where(o => !o.Succeeded).Select(o => $"{o.Key}: {o.Final}"));
             Assert.NotEmpty(held);
+            Assert.True(heldByServers >= held.Count, $"servers counted {heldByServers} held requests, clients saw {held.Count}");
 
             // Exactly one instance migrated, and it was one of the new ones.
             Assert.Equal(UpgradeMigrations.Rename, await database.VersionAsync());
@@ -92,6 +103,9 @@ public sealed partial class ContractUpgradeTests(PostgresServer server, ITestOut
     }
 
     public void Dispose() => _fixtures.Dispose();
+
+    [GeneratedRegex(@"(?m)^mychips_held_requests_total (\d+)$")]
+    private static partial Regex HeldCounter();
 
     [GeneratedRegex(@"Before contract migration 0102_upgrade_amount_mc\.sql: 3 old instance\(s\) drained")]
     private static partial Regex DrainedLine();
