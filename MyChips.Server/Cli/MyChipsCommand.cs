@@ -13,6 +13,7 @@ internal static class MyChipsCommand
             ServeCommand.Create(site),
             MigrateCommand.Create(site),
             UpgradeStatusCommand.Create(site),
+            NoiseVectorsCommand.Create(),
         };
         site.AddTo(root);
         root.SetAction((result, cancellationToken) =>

@@ -7,6 +7,7 @@ internal sealed class SiteOptions
 {
     public Option<string?> Database { get; } = new("--db")
     {
+        HelpName = "connection-string",
         Description = "Npgsql connection string of the site database (several hosts allowed). Without it, an embedded "
             + "PostgreSQL cluster is started under .mychips/pg.",
         Recursive = true,
@@ -14,12 +15,14 @@ internal sealed class SiteOptions
 
     public Option<string?> DataDirectory { get; } = new("--data-dir")
     {
+        HelpName = "dir",
         Description = "Data directory of the embedded PostgreSQL cluster (default .mychips/pg).",
         Recursive = true,
     };
 
     public Option<string?> Web { get; } = new("--web")
     {
+        HelpName = "url",
         Description = "URL of the web listener (default http://127.0.0.1:8080).",
     };
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using MyChips.Bench;
 
-var root = new RootCommand("mychips-bench: scenarios that print figures.")
+var root = new RootCommand("mychips-bench: load scenarios for a MyCHIPs site; each prints its figures.")
 {
+    NoiseBench.Create(),
     UpgradeBench.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,8 @@
+namespace MyChips.Peer.Noise.Vectors;
+
+public enum NoiseVectorStatus
+{
+    Passed,
+    Failed,
+    Skipped,
+}

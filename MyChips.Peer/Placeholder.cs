@@ -1,1 +1,0 @@
-namespace MyChips.Peer; internal static class Placeholder {}
