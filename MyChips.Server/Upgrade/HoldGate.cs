@@ -93,11 +93,11 @@ public sealed class HoldGate(TimeSpan holdTimeout, UpgradeMetrics metrics, TimeP
         catch (OperationCanceledException)
         {
             Withdraw(node);
-            metrics.HoldEnded(time.GetElapsedTime(node.Value.Since), admitted: false);
+            metrics.HoldEnded(time.GetElapsedTime(node.Value.Since), rejected: false); // the caller left; nobody was turned away
             throw;
         }
 
-        metrics.HoldEnded(result.HeldFor, result.Admitted);
+        metrics.HoldEnded(result.HeldFor, rejected: !result.Admitted);
         return result;
     }
 

@@ -34,10 +34,10 @@ public sealed class UpgradeMetrics
 
     public void HoldRejected() => Interlocked.Increment(ref _holdRejected);
 
-    /// <summary>Records the duration of one hold; a hold that ended in a refusal also counts as rejected.</summary>
-    public void HoldEnded(TimeSpan duration, bool admitted)
+    /// <summary>Records the duration of one hold; a hold that ended in a timeout or refusal also counts as rejected.</summary>
+    public void HoldEnded(TimeSpan duration, bool rejected)
     {
-        if (!admitted)
+        if (rejected)
         {
             HoldRejected();
         }

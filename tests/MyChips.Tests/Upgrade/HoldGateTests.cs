@@ -92,5 +92,6 @@ public sealed class HoldGateTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => held);
         Assert.Equal(0, gate.Waiting);
+        Assert.Equal(0, _metrics.HoldRejectedCount);
     }
 }
