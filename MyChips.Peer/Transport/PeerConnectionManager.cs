@@ -28,6 +28,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
     private readonly object _tasksGate = new();
     private readonly HashSet<Task> _tasks = [];
     private long _nextConnectionId;
+    private int _stopping;
 
     public PeerConnectionManager(
         PeerIdentity identity,
@@ -170,9 +171,13 @@ public sealed class PeerConnectionManager : IAsyncDisposable
         await RunAsync(link, connection).ConfigureAwait(false);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the transport: closes every connection (so Kestrel's shutdown does not wait for idle peers), fails queued
+    /// messages with <see cref="PeerSendFailure.Shutdown"/> and refuses new ones. Called when the application stops.
+    /// </summary>
+    public async Task ShutdownAsync()
     {
-        if (_shutdown.IsCancellationRequested)
+        if (Interlocked.Exchange(ref _stopping, 1) != 0)
         {
             return;
         }
@@ -195,6 +200,11 @@ public sealed class PeerConnectionManager : IAsyncDisposable
         }
 
         await Task.WhenAny(Task.WhenAll(pending), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ShutdownAsync().ConfigureAwait(false);
         _shutdown.Dispose();
     }
 
