@@ -5,5 +5,6 @@ var root = new RootCommand("mychips-bench: load scenarios for a MyCHIPs site; ea
 {
     NoiseBench.Create(),
     UpgradeBench.Create(),
+    PeerBench.Create(),
 };
 return await root.Parse(args).InvokeAsync();
