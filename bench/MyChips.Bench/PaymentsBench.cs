@@ -54,9 +54,8 @@ internal static class PaymentsBench
             options.Settings["shared_preload_libraries"] = "pg_stat_statements";
         await using var cluster = await EmbeddedPostgresCluster.StartAsync(options, NullLogger.Instance, cancellationToken);
         await cluster.EnsureDatabaseAsync("bench", cancellationToken);
-        // Auto-prepare: the hot statements are parsed and planned once per connection. No reset on close: the site keeps
-        // no session state on a connection, so the three reset statements Npgsql sends on reuse are pure cost.
-        var connectionString = cluster.ConnectionString("bench") + ";Max Auto Prepare=32;Auto Prepare Min Usages=2;No Reset On Close=true";
+        // The product's own connection defaults (SiteHost.CreateDataSource): the bench measures what a site runs.
+        var connectionString = cluster.ConnectionString("bench");
         var port = FreePort();
         var requestLogLines = new System.Runtime.CompilerServices.StrongBox<long>();
         using var server = StartServer(connectionString, port, requestLogLines);
