@@ -11,6 +11,9 @@ namespace MyChips.Server.Cli;
 /// <summary><c>mychips user add --name NAME [--cuid CUID]</c> and <c>mychips user ticket USER [--expires MINUTES]</c>.</summary>
 internal static class UserCommand
 {
+    // Printed for a person to read and copy: '&' in the URL stays '&'. (Still valid JSON.)
+    private static readonly JsonSerializerOptions ConsoleJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Command Create(SiteOptions site)
     {
         var name = new Option<string>("--name") { Description = "The user's name (shown in their certificate).", Required = true };
@@ -20,7 +23,7 @@ internal static class UserCommand
         {
             var user = await domain.Users.AddAsync(result.GetValue(name)!, result.GetValue(cuid), cancellationToken).ConfigureAwait(false);
             Console.WriteLine($"Added user {user.Cuid} ({user.Name}) on agent {user.Agent}.");
-            Console.WriteLine(JsonSerializer.Serialize(new { user = user.Cuid, name = user.Name, agent = user.Agent }));
+            Console.WriteLine(JsonSerializer.Serialize(new { user = user.Cuid, name = user.Name, agent = user.Agent }, ConsoleJson));
             return 0;
         }, cancellationToken)));
 
@@ -41,7 +44,7 @@ internal static class UserCommand
                     token = issued.Token,
                     expires = issued.Expires.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
                 },
-            }));
+            }, ConsoleJson));
             return 0;
         }, cancellationToken)));
 
