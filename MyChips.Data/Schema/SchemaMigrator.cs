@@ -37,6 +37,9 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
         // A dedicated connection: the session-level advisory lock lives and dies with it, so a leader that dies
         // releases leadership and rolls back its open migration at once.
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await WatchClientAsync(connection, cancellationToken).ConfigureAwait(false);
+        // Woken by the leader's NOTIFY when it is done; the poll interval is the fallback.
+        await connection.ExecuteAsync($"LISTEN {NotifyChannel}").ConfigureAwait(false);
         while (true)
         {
             var snapshot = await ReadAsync(connection, cancellationToken).ConfigureAwait(false);
@@ -52,7 +55,7 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
                 break;
             }
 
-            await Task.Delay(options.LeaderPollInterval, cancellationToken).ConfigureAwait(false);
+            await connection.WaitAsync(options.LeaderPollInterval, cancellationToken).ConfigureAwait(false);
         }
 
         try
@@ -164,6 +167,24 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
                     migration.FileName, attempt + 1, backoff.TotalMilliseconds);
                 await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    // A backend notices a vanished client only when it next talks to it; a leader killed during a long statement
+    // would keep its transaction and the leader lock until the statement ends. Checking the socket every second
+    // rolls it back and frees the lock promptly, so the next leader takes over (PostgreSQL 14+, Linux).
+    private async Task WatchClientAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "SELECT set_config('client_connection_check_interval', @ms, false)",
+                new { ms = ((int)options.LeaderConnectionCheckInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) },
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (PostgresException e)
+        {
+            logger.LogDebug("client_connection_check_interval is not available: {Message}", e.MessageText);
         }
     }
 

@@ -20,6 +20,9 @@ public sealed class SchemaOptions
     /// <summary>How often a waiting process asks again for the migration lock.</summary>
     public TimeSpan LeaderPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>How often the leader's backend checks that the leader is still connected while a migration runs.</summary>
+    public TimeSpan LeaderConnectionCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     public MigrationSet LoadMigrations()
     {
         var set = MigrationsDirectory is null ? MigrationSet.Embedded() : MigrationSet.FromDirectory(MigrationsDirectory);

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using MyChips.Data.Upgrade;
 using MyChips.Server.Hosting;
+using MyChips.Server.Upgrade;
 
 namespace MyChips.Server.Cli;
 
@@ -30,7 +32,14 @@ internal static class MigrateCommand
             }
 
             var identity = InstanceIdentity.ForThisProcess(snapshot.Code.CodeVersion);
-            var outcome = await session.Migrator.MigrateAsync($"mychips migrate {identity}", identity.Id, beforeContract: null, cancellationToken).ConfigureAwait(false);
+            // A contract migration drains the old instances first, exactly as a leading instance does.
+            var upgrade = SiteConfiguration.Build(site.Flags(result)).Bind<UpgradeOptions>(UpgradeOptions.Section);
+            var oldInstances = new OldInstanceDrain(new InstanceRegistry(session.DataSource),
+                new OldInstanceDrainOptions(upgrade.HeartbeatExpiry, upgrade.OldInstanceWaitTimeout), TimeProvider.System,
+                loggers.CreateLogger<OldInstanceDrain>());
+            var appliedBy = $"mychips migrate {identity}";
+            var outcome = await session.Migrator.MigrateAsync(appliedBy, identity.Id,
+                (migration, token) => oldInstances.BeforeContractAsync(migration, appliedBy, token), cancellationToken).ConfigureAwait(false);
             Console.WriteLine(outcome.Applied.Count == 0
                 ? $"Nothing to apply; database schema version {outcome.Final.State.Version}."
                 : $"Applied {outcome.Applied.Count} migration(s); database schema version {outcome.Final.State.Version}.");

@@ -41,8 +41,7 @@ internal static class ServeCommand
             logger.LogInformation("MyCHIPs site listening on {Addresses} over {Database}; Ctrl-C stops it",
                 string.Join(", ", app.BoundAddresses()), where);
             await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+            return Upgrade.UpgradeExitCodes.For(app.Services);
         }
-
-        return 0;
     }
 }

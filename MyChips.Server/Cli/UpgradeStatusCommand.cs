@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using MyChips.Data.Upgrade;
+using MyChips.Server.Hosting;
+using MyChips.Server.Upgrade;
 
 namespace MyChips.Server.Cli;
 
@@ -41,15 +43,16 @@ internal static class UpgradeStatusCommand
                 Console.WriteLine($"  {migration.Number:D4}_{migration.Name}  {migration.Mode}");
             }
 
+            var expiry = SiteConfiguration.Build(site.Flags(result)).Bind<UpgradeOptions>(UpgradeOptions.Section).HeartbeatExpiry;
             Console.WriteLine(instances.Count == 0 ? "Instances:               none registered" : "Instances:");
             foreach (var i in instances)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {i.Id}  {i.Host} pid {i.Pid}  code {i.CodeVersion} schema {i.CodeSchemaVersion}  {i.State,-8}  heartbeat {i.HeartbeatAgeSeconds:F1}s ago{(i.Reason is null ? "" : "  " + i.Reason)}"));
+                    $"  {i.Id}  {i.Host} pid {i.Pid}  code {i.CodeVersion} schema {i.CodeSchemaVersion}  {i.State,-8}  heartbeat {i.HeartbeatAgeSeconds:F1}s ago{(i.State != "stopped" && i.HeartbeatAgeSeconds > expiry.TotalSeconds ? " (stale)" : "")}{(i.Reason is null ? "" : "  " + i.Reason)}"));
             }
 
             return 0;
         }));
-        return new Command("upgrade", "Inspect and steer upgrades of the site.") { status };
+        return new Command("upgrade", "Inspect and steer upgrades of the site.") { status, UpgradeDrainCommand.Create(site) };
     }
 }

@@ -29,6 +29,28 @@ public sealed class InstanceStatus
         }
     }
 
+    /// <summary>Moves to <paramref name="state"/> only from one of <paramref name="from"/>; false when it was in another state.</summary>
+    public bool SetIf(ReadOnlySpan<InstanceState> from, InstanceState state, string? reason = null)
+    {
+        lock (_gate)
+        {
+            if (!from.Contains(_current.State))
+            {
+                return false;
+            }
+
+            if (_current == (state, reason))
+            {
+                return true;
+            }
+
+            _current = (state, reason);
+        }
+
+        Changed?.Invoke(state);
+        return true;
+    }
+
     public void Set(InstanceState state, string? reason = null)
     {
         lock (_gate)

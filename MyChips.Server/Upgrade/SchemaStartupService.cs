@@ -1,41 +1,78 @@
+using Microsoft.Extensions.Options;
 using MyChips.Data.Schema;
-
+using MyChips.Data.Upgrade;
 using MyChips.Server.Hosting;
+using Npgsql;
 
 namespace MyChips.Server.Upgrade;
 
 /// <summary>
-/// Brings the database to this code's schema version after the listeners are open, then marks the instance
-/// serving. A schema refusal fences the instance with the reason, which <c>/readyz</c> shows.
+/// Decides, after the listeners are open, what this instance does with the database (DESIGN.md 4.3): serve; hold
+/// while it leads (or waits for another leader of) the upgrade, draining old instances before a contract
+/// migration; or fence itself when its code is too old. Failures to reach the database are retried while holding.
 /// </summary>
 internal sealed class SchemaStartupService(
     SchemaMigrator migrator,
+    OldInstanceDrain oldInstances,
     InstanceIdentity identity,
     InstanceStatus status,
+    InstanceFence fence,
     ILogger<SchemaStartupService> logger) : BackgroundService
 {
+    private static readonly InstanceState[] BeforeServing = [InstanceState.Starting, InstanceState.Holding];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        try
+        var retryDelay = TimeSpan.FromMilliseconds(500);
+        while (true)
         {
-            var snapshot = await migrator.ReadAsync(stoppingToken).ConfigureAwait(false);
-            if (snapshot.Compatibility == SchemaCompatibility.Upgrade)
+            try
             {
-                status.Set(InstanceState.Holding, $"upgrading schema {snapshot.State.Version} -> {migrator.Code.CodeVersion}");
+                var snapshot = await migrator.ReadAsync(stoppingToken).ConfigureAwait(false);
+                snapshot.EnsureConsistent();
+                if (snapshot.Compatibility == SchemaCompatibility.Upgrade)
+                {
+                    status.SetIf(BeforeServing, InstanceState.Holding,
+                        $"upgrading schema {snapshot.State.Version} -> {migrator.Code.CodeVersion}");
+                }
+
+                var outcome = await migrator.MigrateAsync(identity.ToString(), identity.Id,
+                    (migration, token) => oldInstances.BeforeContractAsync(migration, identity.ToString(), token),
+                    stoppingToken).ConfigureAwait(false);
+                if (status.SetIf(BeforeServing, InstanceState.Serving))
+                {
+                    logger.LogInformation("Database schema version {Version}, code schema version {CodeVersion}; serving",
+                        outcome.Final.State.Version, migrator.Code.CodeVersion);
+                }
+
+                return;
+            }
+            catch (SchemaException e)
+            {
+                fence.Fence($"{e.Code}: {e.Message}");
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NpgsqlException e)
+            {
+                // Still holding: the database is unreachable, or a migration failed (and was rolled back).
+                logger.LogError("Schema start-up failed, retrying in {Delay} ms while holding: {Message}",
+                    retryDelay.TotalMilliseconds, e.Message);
             }
 
-            var outcome = await migrator.MigrateAsync(identity.ToString(), identity.Id, beforeContract: null, stoppingToken).ConfigureAwait(false);
-            logger.LogInformation("Database schema version {Version}, code schema version {CodeVersion}; serving",
-                outcome.Final.State.Version, migrator.Code.CodeVersion);
-            status.Set(InstanceState.Serving);
-        }
-        catch (SchemaException e)
-        {
-            logger.LogCritical("Schema refused ({Code}): {Message}", e.Code, e.Message);
-            status.Set(InstanceState.Fenced, $"{e.Code}: {e.Message}");
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
+            try
+            {
+                await Task.Delay(retryDelay, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            retryDelay = TimeSpan.FromMilliseconds(Math.Min(10_000, retryDelay.TotalMilliseconds * 2));
         }
     }
 }

@@ -5,5 +5,7 @@ var root = new RootCommand("mychips-bench: load scenarios for a MyCHIPs site; ea
 {
     NoiseBench.Create(),
     PaymentsBench.Create(),
+    UpgradeBench.Create(),
+    PeerBench.Create(),
 };
 return await root.Parse(args).InvokeAsync();

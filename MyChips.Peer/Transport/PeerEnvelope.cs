@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace MyChips.Peer.Transport;
+
+/// <summary>The few envelope members the transport reads or writes (PROTOCOL §5.1); everything else is the domain's.</summary>
+public static class PeerEnvelope
+{
+    private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
+
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    /// <summary>Parses one wire message; it must be a single JSON object.</summary>
+    public static JsonObject Parse(ReadOnlySpan<byte> utf8)
+    {
+        JsonNode? node;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
+            node = JsonNode.Parse(ref reader, NodeOptions);
+            if (reader.Read())
+            {
+                throw new PeerProtocolException(PeerCloseReason.MalformedMessage, "Trailing data after the JSON message.");
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new PeerProtocolException(PeerCloseReason.MalformedMessage, $"The message is not valid JSON: {e.Message}", e);
+        }
+
+        return node as JsonObject
+            ?? throw new PeerProtocolException(PeerCloseReason.MalformedMessage, "The message is not a JSON object.");
+    }
+
+    /// <summary><c>from.agent</c>, or null when absent or not a string.</summary>
+    public static string? FromAgent(JsonObject message) =>
+        message["from"] is JsonObject from ? GetString(from, "agent") : null;
+
+    /// <summary>A tally <c>ticket</c> that carries a <c>ticket</c> member opens with IK (PROTOCOL §4.4).</summary>
+    public static bool IsTicket(JsonObject message) =>
+        GetString(message, "target") == "tally" && message.ContainsKey("ticket");
+
+    /// <summary>
+    /// The initiator's rewrite of <c>from.agent</c>/<c>host</c>/<c>port</c> (PROTOCOL §4.4); <c>from.cuid</c> is kept.
+    /// Applied to every outgoing message, so envelope rule 2 holds on all of them.
+    /// </summary>
+    public static void StampFrom(JsonObject message, PeerIdentity identity)
+    {
+        if (message["from"] is not JsonObject from)
+        {
+            from = new JsonObject();
+            message["from"] = from;
+        }
+
+        from["agent"] = identity.AgentId;
+        if (identity.Host is not null)
+        {
+            from["host"] = identity.Host;
+        }
+
+        if (identity.Port is not null)
+        {
+            from["port"] = identity.Port.Value;
+        }
+    }
+
+    /// <summary>Parses a JSON string literal (the N payload); null if the bytes are anything else.</summary>
+    public static string? ParseJsonString(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.String)
+            {
+                return null;
+            }
+
+            string? value = reader.GetString();
+            return reader.Read() ? null : value;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    internal static string? GetString(JsonObject obj, string name) =>
+        obj[name] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+}

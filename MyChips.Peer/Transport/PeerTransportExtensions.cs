@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace MyChips.Peer.Transport;
+
+/// <summary>Registration of the peer transport in a host.</summary>
+public static class PeerTransportExtensions
+{
+    /// <summary>
+    /// Binds section <c>Peer</c> and registers <see cref="PeerConnectionManager"/>. The host must also register a
+    /// <see cref="PeerIdentity"/> (from the agent key file) and the domain's <see cref="IPeerMessageSink"/>.
+    /// </summary>
+    public static IServiceCollection AddPeerTransport(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<PeerTransportOptions>()
+            .Bind(configuration.GetSection(PeerTransportOptions.Section))
+            .Validate(o =>
+            {
+                o.Validate();
+                return true;
+            });
+        services.TryAddSingleton<PeerKeyResolver>();
+        services.TryAddSingleton<PeerConnectionManager>();
+        services.AddHostedService<PeerTransportStartup>();
+        return services;
+    }
+
+    /// <summary>Reads section <c>Peer</c> as options, for <see cref="ListenPeer"/> before the container exists.</summary>
+    public static PeerTransportOptions GetPeerTransportOptions(this IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new PeerTransportOptions();
+        configuration.GetSection(PeerTransportOptions.Section).Bind(options);
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>
+    /// Adds the peer listener on <see cref="PeerTransportOptions.Endpoint"/> and returns its listen options; after the
+    /// server starts, <c>((IPEndPoint)listen.EndPoint)</c> holds the bound port (useful with port 0).
+    /// </summary>
+    public static ListenOptions ListenPeer(this KestrelServerOptions kestrel, PeerTransportOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(options);
+        ListenOptions? listen = null;
+        kestrel.Listen(options.ParseEndpoint(), l =>
+        {
+            l.UseConnectionHandler<PeerListenerHandler>();
+            listen = l;
+        });
+        return listen!;
+    }
+}

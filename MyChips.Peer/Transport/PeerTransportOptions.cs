@@ -1,0 +1,75 @@
+using System.Net;
+
+namespace MyChips.Peer.Transport;
+
+/// <summary>Configuration section <c>Peer</c>: the peer listener and the outbound connections (PROTOCOL §4).</summary>
+public sealed class PeerTransportOptions
+{
+    public const string Section = "Peer";
+
+    /// <summary>Noise packets are at most 65535 bytes, so a Noise frame (header byte included) never exceeds this.</summary>
+    public const int NoiseMaxFrameBytes = 65535 + 1;
+
+    /// <summary>Whether the site opens the peer listener at all.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Where the listener binds, <c>address:port</c>; the reference default port is 65430.</summary>
+    public string Endpoint { get; set; } = "127.0.0.1:65430";
+
+    /// <summary>The mode for every peer without an entry in <see cref="PeerModes"/>.</summary>
+    public PeerTransportMode Mode { get; set; } = PeerTransportMode.Noise;
+
+    /// <summary>Per-peer overrides by agent ID, e.g. raw for one legacy reference node.</summary>
+    public Dictionary<string, PeerTransportMode> PeerModes { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Cap on one frame, header byte included (ref bug T8). Noise frames are further capped at 65536.</summary>
+    public int MaxFrameBytes { get; set; } = 1 << 20;
+
+    /// <summary>Either side closes a connection with no packet in either direction for this long.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Bound on TCP connect plus handshake, on both sides.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First reconnect delay after a failed dial; doubles per failure up to <see cref="BackoffMax"/>.</summary>
+    public TimeSpan BackoffMin { get; set; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan BackoffMax { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Messages waiting for one peer; beyond this a send is refused (loudly) rather than buffered without bound.</summary>
+    public int MaxQueuedMessages { get; set; } = 10_000;
+
+    public PeerTransportMode ModeFor(string agentId) =>
+        PeerModes.TryGetValue(agentId, out var mode) ? mode : Mode;
+
+    /// <summary>True if any peer may use raw mode (worth a warning at start).</summary>
+    public bool AnyRaw => Mode == PeerTransportMode.Raw || PeerModes.Values.Any(m => m == PeerTransportMode.Raw);
+
+    /// <summary>Parses <see cref="Endpoint"/>; <c>localhost</c> means the IPv4 loopback.</summary>
+    public IPEndPoint ParseEndpoint()
+    {
+        string text = Endpoint.Trim();
+        if (text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = "127.0.0.1" + text["localhost".Length..];
+        }
+
+        return IPEndPoint.TryParse(text, out var endpoint)
+            ? endpoint
+            : throw new FormatException($"{Section}:Endpoint must be address:port, e.g. 127.0.0.1:65430; got '{Endpoint}'.");
+    }
+
+    /// <summary>Throws on values that cannot work, naming the key.</summary>
+    public void Validate()
+    {
+        _ = ParseEndpoint();
+        if (MaxFrameBytes < 1024)
+            throw new ArgumentOutOfRangeException(nameof(MaxFrameBytes), MaxFrameBytes, $"{Section}:MaxFrameBytes must be at least 1024.");
+        if (IdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(IdleTimeout), $"{Section}:IdleTimeout and ConnectTimeout must be positive.");
+        if (BackoffMin <= TimeSpan.Zero || BackoffMax < BackoffMin)
+            throw new ArgumentOutOfRangeException(nameof(BackoffMin), $"{Section}:BackoffMin must be positive and at most BackoffMax.");
+        if (MaxQueuedMessages < 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxQueuedMessages), MaxQueuedMessages, $"{Section}:MaxQueuedMessages must be positive.");
+    }
+}
