@@ -248,7 +248,7 @@ internal static class PaymentsBench
         var options = Options.Create(new DomainOptions());
         var transactions = new SiteTransactions(dataSource, new SiteCodeVersion(MigrationSet.Embedded().CodeVersion));
         var verifier = new SignatureVerifier();
-        var router = new MessageRouter(new MessageReceiver(new TallyReceiver(verifier), new ChitReceiver(verifier)));
+        var router = new MessageRouter(new MessageReceiver(new TallyReceiver(verifier), new ChitReceiver(new ChainConsensus(verifier))));
         return new Chits(new DomainRunner(transactions, new SiteAgents(transactions, options), new DomainNotifier(dataSource)), router, verifier, dataSource);
     }
 
