@@ -1,0 +1,137 @@
+using Microsoft.Extensions.Options;
+using MyChips.Data;
+using MyChips.Data.Domain;
+using MyChips.Peer.Transport;
+using Npgsql;
+
+namespace MyChips.Server.Peer;
+
+/// <summary>
+/// Delivers <c>mychips.outbox</c> to other sites (DESIGN.md 3), in every instance: claims the due rows
+/// (<see cref="OutboxStore"/>), stamps each with its key as the envelope <c>id</c> and hands them to the transport in
+/// outbox order. A row counts as delivered only when the peer's receipt arrives (<see cref="DomainPeerSink"/>);
+/// without one it is due again after the receipt timeout, doubling per try, and is given up after the try limit.
+/// Woken by <c>NOTIFY mychips_outbox</c> and by receipts, and polls as a fallback.
+/// </summary>
+internal sealed class OutboxSender(
+    NpgsqlDataSource dataSource,
+    OutboxStore outbox,
+    OutboxWakeup wakeup,
+    SitePeerTransport transport,
+    IOptions<SitePeerOptions> options,
+    ILogger<OutboxSender> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        PeerConnectionManager manager;
+        try
+        {
+            manager = await transport.WaitAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        var listener = ListenAsync(stoppingToken);
+        var settings = options.Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            TimeSpan wait = settings.PollInterval;
+            try
+            {
+                foreach (var (id, peer, key) in await outbox.GiveUpAsync(settings.MaxTries, stoppingToken).ConfigureAwait(false))
+                    logger.LogError("Outbox message {OutboxId} ({Key}) to {Peer} given up after {Tries} tries without a receipt", id, key, peer, settings.MaxTries);
+                var items = await outbox.ClaimAsync(settings.BatchSize, settings.ReceiptTimeout, settings.MaxRetryWait, stoppingToken).ConfigureAwait(false);
+                foreach (var item in items)
+                    Send(manager, item);
+                if (items.Count == settings.BatchSize)
+                    continue;
+                if (await outbox.NextDueAsync(stoppingToken).ConfigureAwait(false) is { } due)
+                    wait = TimeSpan.FromTicks(Math.Clamp((due - DateTimeOffset.UtcNow).Ticks, TimeSpan.FromMilliseconds(10).Ticks, wait.Ticks));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is NpgsqlException or FencedException or InvalidOperationException or TimeoutException)
+            {
+                logger.LogWarning("Outbox round failed ({Message}); retrying", e.Message);
+            }
+
+            await wakeup.WaitAsync(wait, stoppingToken).ConfigureAwait(false);
+        }
+
+        await listener.ConfigureAwait(false);
+    }
+
+    private void Send(PeerConnectionManager manager, OutboxItem item)
+    {
+        var message = item.Message;
+        message[PeerInbox.IdMember] = item.Key;
+        if (item.Attempts > 1)
+            logger.LogInformation("Re-sending outbox message {OutboxId} to {Peer} (try {Try}): no receipt yet", item.OutboxId, item.PeerAgent, item.Attempts);
+        try
+        {
+            _ = manager.SendAsync(message, CancellationToken.None).ContinueWith(
+                (t, state) => ((OutboxSender)state!).Failed(item, t.Exception!.GetBaseException()),
+                this, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        catch (PeerSendException e)
+        {
+            Failed(item, e);
+        }
+    }
+
+    private void Failed(OutboxItem item, Exception error)
+    {
+        logger.LogWarning("Outbox message {OutboxId} to {Peer} not sent (try {Try}): {Message}", item.OutboxId, item.PeerAgent, item.Attempts, error.Message);
+        _ = RecordAsync(item.OutboxId, error.Message);
+    }
+
+    private async Task RecordAsync(long outboxId, string error)
+    {
+        try
+        {
+            await outbox.RecordErrorAsync(outboxId, error, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or FencedException or InvalidOperationException)
+        {
+            logger.LogDebug("Could not record the send error of {OutboxId}: {Message}", outboxId, e.Message);
+        }
+    }
+
+    // LISTEN mychips_outbox: any instance's commit that queued a message wakes this sender; lost wake-ups are covered by polling.
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken).ConfigureAwait(false);
+                connection.Notification += (_, _) => wakeup.Wake();
+                await using (var listen = new NpgsqlCommand("LISTEN mychips_outbox", connection))
+                    await listen.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                wakeup.Wake();
+                while (!stoppingToken.IsCancellationRequested)
+                    await connection.WaitAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                logger.LogWarning("Outbox listener lost its connection ({Message}); reconnecting", e.Message);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+}
