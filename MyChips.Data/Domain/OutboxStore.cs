@@ -18,7 +18,7 @@ public sealed class OutboxStore(SiteTransactions transactions)
         {
             // One claimer at a time per site keeps a peer's rows in one sender's order; SKIP LOCKED passes rows a
             // receipt is updating right now (they are delivered, or due next round).
-            if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_xact_lock($1)",
+            if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_xact_lock(@key)",
                     new { key = AdvisoryLockKeys.Outbox }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false))
                 return [];
             var rows = await connection.QueryAsync<(long Id, string Peer, string Key, string Message, int Attempts)>(new CommandDefinition(
