@@ -14,8 +14,7 @@ namespace MyChips.Server.Peer;
 internal sealed class DomainPeerSink(
     HoldGate gate,
     PeerInbox inbox,
-    OutboxStore outbox,
-    OutboxWakeup wakeup,
+    OutboxReceiptQueue receipts,
     SitePeerTransport transport,
     PeerRefusals refusals,
     ILogger<DomainPeerSink> logger) : IPeerMessageSink
@@ -47,7 +46,7 @@ internal sealed class DomainPeerSink(
         }
 
         if (Text(json, "target") == DeliveryReceipt.Target)
-            return await ReceiptAsync(message.PeerAgent, json, cancellationToken).ConfigureAwait(false);
+            return Receipt(message.PeerAgent, json);
 
         PeerInboxResult result;
         try
@@ -75,18 +74,11 @@ internal sealed class DomainPeerSink(
         };
     }
 
-    private async Task<PeerDelivery> ReceiptAsync(string peer, JsonObject json, CancellationToken cancellationToken)
+    private PeerDelivery Receipt(string peer, JsonObject json)
     {
         if (Text(json, "id") is not { } id)
             return PeerDelivery.Ignored;
-        var refusal = Text(json, "action") == "nak" ? Text(json, "reason") ?? "no reason given" : null;
-        if (await outbox.ReceiptAsync(peer, id, refusal, cancellationToken).ConfigureAwait(false))
-        {
-            if (refusal is not null)
-                logger.LogError("Peer {Peer} refused our message {Id}: {Reason}; given up", peer, id, refusal);
-            wakeup.Wake(); // the peer's next rows may go now
-        }
-
+        receipts.Add(new OutboxReceipt(peer, id, Text(json, "action") == "nak" ? Text(json, "reason") ?? "no reason given" : null));
         return PeerDelivery.Accepted;
     }
 

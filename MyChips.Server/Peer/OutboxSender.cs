@@ -17,6 +17,7 @@ internal sealed class OutboxSender(
     NpgsqlDataSource dataSource,
     OutboxStore outbox,
     OutboxWakeup wakeup,
+    OutboxReceiptQueue receipts,
     SitePeerTransport transport,
     IOptions<SitePeerOptions> options,
     ILogger<OutboxSender> logger) : BackgroundService
@@ -34,6 +35,7 @@ internal sealed class OutboxSender(
         }
 
         var listener = ListenAsync(stoppingToken);
+        var receipting = ReceiptsAsync(stoppingToken);
         var settings = options.Value;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -42,7 +44,7 @@ internal sealed class OutboxSender(
             {
                 foreach (var (id, peer, key) in await outbox.GiveUpAsync(settings.MaxTries, stoppingToken).ConfigureAwait(false))
                     logger.LogError("Outbox message {OutboxId} ({Key}) to {Peer} given up after {Tries} tries without a receipt", id, key, peer, settings.MaxTries);
-                var items = await outbox.ClaimAsync(settings.BatchSize, settings.ReceiptTimeout, settings.MaxRetryWait, stoppingToken).ConfigureAwait(false);
+                var items = await outbox.ClaimAsync(settings.BatchSize, settings.Window, settings.ReceiptTimeout, settings.MaxRetryWait, stoppingToken).ConfigureAwait(false);
                 foreach (var item in items)
                     Send(manager, item);
                 if (items.Count == settings.BatchSize)
@@ -63,6 +65,7 @@ internal sealed class OutboxSender(
         }
 
         await listener.ConfigureAwait(false);
+        await receipting.ConfigureAwait(false);
     }
 
     private void Send(PeerConnectionManager manager, OutboxItem item)
@@ -98,6 +101,40 @@ internal sealed class OutboxSender(
         catch (Exception e) when (e is NpgsqlException or FencedException or InvalidOperationException)
         {
             logger.LogDebug("Could not record the send error of {OutboxId}: {Message}", outboxId, e.Message);
+        }
+    }
+
+    // Receipts mark rows delivered (or refused) in batches; each batch wakes the claim loop.
+    private async Task ReceiptsAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            List<OutboxReceipt> batch;
+            try
+            {
+                batch = await receipts.TakeAsync(500, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                var updated = await outbox.ReceiptsAsync(batch, stoppingToken).ConfigureAwait(false);
+                logger.LogDebug("{Count} receipts, {Updated} rows delivered", batch.Count, updated);
+                foreach (var refused in batch.Where(r => r.Refusal is not null))
+                    logger.LogError("Peer {Peer} refused our message {Key}: {Reason}; given up", refused.PeerAgent, refused.Key, refused.Refusal);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or FencedException or InvalidOperationException)
+            {
+                // Lost receipts only cost a re-send, which the peer answers again.
+                logger.LogWarning("Could not record {Count} receipts ({Message})", batch.Count, e.Message);
+            }
         }
     }
 

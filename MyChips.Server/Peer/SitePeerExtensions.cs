@@ -45,6 +45,7 @@ internal static class SitePeerExtensions
         services.AddSingleton<SitePeerTransport>();
         services.AddSingleton<PeerRefusals>();
         services.AddSingleton<OutboxWakeup>();
+        services.AddSingleton<OutboxReceiptQueue>();
         services.AddSingleton<OutboxStore>();
         services.AddSingleton<PeerInbox>();
         services.AddSingleton<IPeerMessageSink, DomainPeerSink>();

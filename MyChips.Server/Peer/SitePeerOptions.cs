@@ -26,6 +26,9 @@ public sealed class SitePeerOptions
     /// <summary>Tries without a receipt before a message is given up (<c>outbox.gave_up_at</c>, logged as an error).</summary>
     public int MaxTries { get; set; } = 100;
 
+    /// <summary>Messages in flight (sent, no receipt yet) per peer; more wait in the outbox until receipts come back.</summary>
+    public int Window { get; set; } = 64;
+
     /// <summary>Rows claimed per round.</summary>
     public int BatchSize { get; set; } = 200;
 

@@ -54,7 +54,7 @@ public sealed class PeerSite : IAsyncDisposable
         {
             ["Web:Url"] = $"http://127.0.0.1:{WebPort}",
             ["Peer:Endpoint"] = $"127.0.0.1:{PeerPort}",
-            ["Peer:ReceiptTimeout"] = "00:00:01",
+            ["Peer:ReceiptTimeout"] = "00:00:03",
             ["Peer:MaxRetryWait"] = "00:00:02",
             ["Peer:PollInterval"] = "00:00:00.500",
             ["Peer:BackoffMin"] = "00:00:00.100",
