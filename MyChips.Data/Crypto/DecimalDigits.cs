@@ -11,28 +11,11 @@ internal readonly record struct DecimalDigits(bool Negative, string Digits, int 
     /// <summary>Parses a JSON number literal (or .NET's "R" output) exactly, without going through a binary float.</summary>
     public static DecimalDigits Parse(ReadOnlySpan<char> text)
     {
-        bool negative = false;
-        if (text.Length > 0 && (text[0] == '-' || text[0] == '+'))
-        {
-            negative = text[0] == '-';
-            text = text[1..];
-        }
-
-        long exponent = 0;
-        int e = text.IndexOfAny('e', 'E');
-        if (e >= 0)
-        {
-            if (!long.TryParse(text[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent)
-                || Math.Abs(exponent) > int.MaxValue / 2)
-                throw new FormatException("Number exponent is out of range.");
-            text = text[..e];
-        }
-
-        int dot = text.IndexOf('.');
-        ReadOnlySpan<char> intPart = dot >= 0 ? text[..dot] : text;
-        ReadOnlySpan<char> fracPart = dot >= 0 ? text[(dot + 1)..] : [];
-        if (intPart.Length + fracPart.Length == 0 || intPart.ContainsAnyExceptInRange('0', '9') || fracPart.ContainsAnyExceptInRange('0', '9'))
-            throw new FormatException("Not a decimal number literal.");
+        var parts = NumberLiteralParts.Parse(text);
+        bool negative = parts.Negative;
+        long exponent = parts.Exponent;
+        ReadOnlySpan<char> intPart = parts.Integer;
+        ReadOnlySpan<char> fracPart = parts.Fraction;
 
         string digits = string.Concat(intPart, fracPart);
         long point = intPart.Length + exponent;

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace MyChips.Data.Crypto;
 
 /// <summary>
@@ -15,25 +13,11 @@ internal static class PostgresNumericText
 
     public static string Normalise(string literal)
     {
-        ReadOnlySpan<char> text = literal;
-        bool negative = text.Length > 0 && text[0] == '-';
-        if (negative)
-            text = text[1..];
-
-        long exponent = 0;
-        int e = text.IndexOfAny('e', 'E');
-        if (e >= 0)
-        {
-            if (!long.TryParse(text[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent)
-                || Math.Abs(exponent) > int.MaxValue / 2)
-                throw new FormatException("Number exponent is out of range for PostgreSQL numeric.");
-            text = text[..e];
-        }
-        int dot = text.IndexOf('.');
-        ReadOnlySpan<char> intPart = dot >= 0 ? text[..dot] : text;
-        ReadOnlySpan<char> fracPart = dot >= 0 ? text[(dot + 1)..] : [];
-        if (intPart.Length + fracPart.Length == 0 || intPart.ContainsAnyExceptInRange('0', '9') || fracPart.ContainsAnyExceptInRange('0', '9'))
-            throw new FormatException("Not a JSON number literal.");
+        var parts = NumberLiteralParts.Parse(literal);
+        bool negative = parts.Negative;
+        long exponent = parts.Exponent;
+        ReadOnlySpan<char> intPart = parts.Integer;
+        ReadOnlySpan<char> fracPart = parts.Fraction;
 
         long scale = Math.Max(0, fracPart.Length - exponent);
         // value × 10^scale is an integer: all digits followed by (exponent − fraction length + scale) zeros.

@@ -169,6 +169,8 @@ public sealed partial class DomainTransaction
     /// <summary>Writes the dirty halves and chits, the queued writes and the events: one batch.</summary>
     internal async Task CompleteAsync()
     {
+        // Each half by primary key (an UPDATE ... FROM unnest measured slower: it joins instead of probing the key);
+        // the chits of the transaction in one INSERT.
         foreach (var list in _tallies.Values)
         {
             foreach (var half in list)
@@ -179,13 +181,19 @@ public sealed partial class DomainTransaction
             }
         }
 
+        var inserts = new List<ChitRecord>();
         foreach (var chit in _chits)
         {
-            if (chit.Dirty)
-                _writes.Add(chit.IsNew ? InsertChit(chit) : UpdateChit(chit));
+            if (chit.Dirty && chit.IsNew)
+                inserts.Add(chit);
+            else if (chit.Dirty)
+                _writes.Add(UpdateChit(chit));
             chit.Dirty = false;
             chit.IsNew = false;
         }
+
+        if (inserts.Count > 0)
+            _writes.Add(InsertChits(inserts));
 
         if (_events.Count > 0)
         {
@@ -264,19 +272,32 @@ public sealed partial class DomainTransaction
         return command;
     }
 
-    private static NpgsqlBatchCommand InsertChit(ChitRecord c) => new(
+    private static NpgsqlBatchCommand InsertChits(List<ChitRecord> c) => new(
         """
         INSERT INTO mychips.chits (tally_id, chit_uuid, chit_type, issuer, chit_date, units, reference, memo, signature, status, request,
             digest, chain_idx, chain_prev, chain_dgst)
-        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15)
+        SELECT tally_id, chit_uuid, chit_type, issuer, chit_date, units, reference::jsonb, memo, signature, status, request,
+            digest, chain_idx, chain_prev, chain_dgst
+        FROM unnest($1::bigint[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::text[], $8::text[], $9::text[],
+            $10::text[], $11::text[], $12::bytea[], $13::int[], $14::bytea[], $15::bytea[])
+            AS v(tally_id, chit_uuid, chit_type, issuer, chit_date, units, reference, memo, signature, status, request, digest, chain_idx, chain_prev, chain_dgst)
         """)
     {
         Parameters =
         {
-            P(c.TallyId), P(c.Uuid), P(c.Type), P(c.By), P(c.Date), P(c.Units), P(c.RefColumn.Text), P(c.Memo), P(c.Signature),
-            P(c.Status), P(c.Request), P(c.Digest), P(c.ChainIdx), P(c.ChainPrev), P(c.ChainDgst),
+            A(c, x => x.TallyId), A(c, x => x.Uuid), A(c, x => x.Type), A(c, x => x.By), A(c, x => x.Date), A(c, x => x.Units),
+            A(c, x => x.RefColumn.Text), A(c, x => x.Memo), A(c, x => x.Signature), A(c, x => x.Status), A(c, x => x.Request),
+            A(c, x => x.Digest), A(c, x => x.ChainIdx), A(c, x => x.ChainPrev), A(c, x => x.ChainDgst),
         },
     };
+
+    private static NpgsqlParameter<TValue[]> A<TItem, TValue>(List<TItem> items, Func<TItem, TValue> value)
+    {
+        var array = new TValue[items.Count];
+        for (var i = 0; i < array.Length; i++)
+            array[i] = value(items[i]);
+        return new NpgsqlParameter<TValue[]> { TypedValue = array };
+    }
 
     private static NpgsqlBatchCommand UpdateChit(ChitRecord c) => new(
         """

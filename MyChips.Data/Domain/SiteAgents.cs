@@ -49,8 +49,9 @@ public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOpt
                 new CommandDefinition(select, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (existing is null)
             {
+                // A concurrent first start may win the race: ON CONFLICT keeps its key and we read it back.
                 using var key = AgentKey.Generate();
-                var inserted = await connection.ExecuteAsync(new CommandDefinition(
+                await connection.ExecuteAsync(new CommandDefinition(
                     """
                     INSERT INTO mychips.agents (agent, host, port, is_local) VALUES (@id, @host, @port, true) ON CONFLICT DO NOTHING;
                     INSERT INTO mychips.agent_keys (agent, seed) SELECT @id, @seed WHERE EXISTS (SELECT FROM mychips.agents WHERE agent = @id AND is_local);
@@ -59,9 +60,7 @@ public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOpt
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 existing = await connection.QuerySingleAsync<SiteAgentRow>(
                     new CommandDefinition(select, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-                _ = inserted;
             }
-
             else if (address is not null && (existing.Host != host || existing.Port != port))
             {
                 // The server's peer listener moved (another port, a new public address): publish where it is now.

@@ -31,7 +31,7 @@ public sealed class Users(SiteTransactions transactions, SiteAgents agents)
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            throw DomainErrors.UserExists(cuid ?? "?");
+            throw DomainErrors.UserExists(cuid ?? "(generated)");
         }
     }
 

@@ -51,8 +51,9 @@ internal static class ApiJson
         var message = e.Message;
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
             return new DomainException("unknown_field", $"Unknown member {e.Path?.TrimStart('$', '.')}: {message}");
-        if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase) || message.Contains("null", StringComparison.Ordinal) && e.Path is not null && message.Contains("non-nullable", StringComparison.Ordinal))
-            return new DomainException("missing_field", message);
+        if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase)
+            || message.Contains("allow null", StringComparison.OrdinalIgnoreCase) || message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
+            return new DomainException("missing_field", $"A required member is missing or null: {message}");
         if (message.Contains("could not be converted", StringComparison.Ordinal) && e.Path is { Length: > 1 } path)
             return new DomainException("invalid_field", $"{path.TrimStart('$', '.')}: wrong type or value. {message}");
         return new DomainException("malformed_json", $"The body is not valid JSON for this request: {message}");

@@ -4,8 +4,8 @@ using MyChips.Bench;
 var root = new RootCommand("mychips-bench: load scenarios for a MyCHIPs site; each prints its figures.")
 {
     NoiseBench.Create(),
-    PaymentsBench.Create(),
     UpgradeBench.Create(),
     PeerBench.Create(),
+    PaymentsBench.Create(),
 };
 return await root.Parse(args).InvokeAsync();

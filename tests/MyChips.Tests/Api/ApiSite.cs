@@ -26,9 +26,12 @@ public sealed class ApiSite : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public static async Task<ApiSite> StartAsync(PostgresServer server, string prefix)
+    public static async Task<ApiSite> StartAsync(PostgresServer server, string prefix) =>
+        await StartAsync(await server.CreateDatabaseAsync(prefix));
+
+    /// <summary>A site over an existing database (e.g. one the CLI prepared).</summary>
+    public static async Task<ApiSite> StartAsync(string connectionString)
     {
-        var connectionString = await server.CreateDatabaseAsync(prefix);
         var app = SiteHost.Build(SiteHost.CreateBuilder(new Dictionary<string, string?> { ["Web:Url"] = "http://127.0.0.1:0", ["Peer:Endpoint"] = "127.0.0.1:0" }, connectionString));
         await app.StartAsync();
         var address = new Uri(app.BoundAddresses().First());

@@ -58,6 +58,17 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Missing_or_null_required_fields_are_refused_with_missing_field()
+    {
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        payment.Remove("signature");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment.ToJsonString(), HttpStatusCode.BadRequest, "missing_field");
+        payment["signature"] = null;
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment.ToJsonString(), HttpStatusCode.BadRequest, "missing_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/login/challenge", "{}", HttpStatusCode.BadRequest, "missing_field");
+    }
+
+    [Fact]
     public async Task Bad_signatures_are_refused_with_bad_signature()
     {
         var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10));

@@ -181,12 +181,27 @@ public sealed class LocalTallyFlowTests(PostgresServer server)
         var token = (string)json["token"]!;
         Assert.True(Base64Url.Decode(token).Length >= 16);
 
-        await using var site = await ApiSite.StartAsync(server, "unused");
-        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
-        var expires = await connection.ExecuteScalarAsync<DateTime>("SELECT expires_at FROM mychips.tokens WHERE purpose = 'login'");
-        Assert.InRange(expires - DateTime.UtcNow, TimeSpan.FromMinutes(8), TimeSpan.FromMinutes(10.5));
-        var hashes = await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM mychips.tokens WHERE token_hash = @h", new { h = SecretToken.Hash(token) });
-        Assert.Equal(1, hashes); // stored hashed, never in clear
+        await using (var connection = new Npgsql.NpgsqlConnection(connectionString))
+        {
+            var expires = await connection.ExecuteScalarAsync<DateTime>("SELECT expires_at FROM mychips.tokens WHERE purpose = 'login'");
+            Assert.InRange(expires - DateTime.UtcNow, TimeSpan.FromMinutes(8), TimeSpan.FromMinutes(10.5));
+            var hashes = await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM mychips.tokens WHERE token_hash = @h", new { h = SecretToken.Hash(token) });
+            Assert.Equal(1, hashes); // stored hashed, never in clear
+            Assert.Equal(1, await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM mychips.agent_keys")); // the agent key was created
+        }
+
+        // The ticket logs carla in once; the second redemption is refused.
+        await using var site = await ApiSite.StartAsync(connectionString);
+        using var http = new HttpClient { BaseAddress = site.BaseAddress };
+        using var key = UserSigningKey.Generate(UserKeyCurve.P256);
+        var login = new JsonObject { ["user"] = "carla", ["token"] = token, ["publicKey"] = key.ExportPublicJwk() }.ToJsonString();
+        using var first = await http.PostAsync("/api/login/ticket", new StringContent(login, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.False(string.IsNullOrEmpty((string?)(await ApiUser.ReadAsync(first))["token"]));
+        using var second = await http.PostAsync("/api/login/ticket", new StringContent(login, System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Unauthorized, second.StatusCode);
+        Assert.Equal("invalid_ticket", (string)(await ApiUser.ReadAsync(second))["error"]!["code"]!);
+
         (code, output) = await MyChipsProcess.RunAsync(["user", "add", "--name", "Again", "--cuid", "carla", "--db", connectionString]);
         Assert.Equal(1, code);
         Assert.Contains("[user_exists]", output);
