@@ -13,6 +13,9 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
 {
     private static readonly IReadOnlyList<PeerMessage> None = [];
 
+    // Chits per upd: one message must fit a Noise transport packet (64 KiB); a longer order goes in parts (more:true).
+    private const int UpdLimit = 64;
+
     /// <summary>
     /// A partner's chit just became good on <paramref name="half"/> (<c>new</c>): link it at our next index; confirm
     /// when the partner's proposed block equals ours, else the foil sends its order (<c>upd</c>) and the stock asks for
@@ -115,7 +118,9 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         if (!confirmed)
             return [Nak(message, half, null)];
         half.ChainConf = Math.Max(conf, lastListed);
-        return [Command(message, half, "ack", lastListed, listedHash, null)];
+        var ack = Command(message, half, "ack", lastListed, listedHash, null);
+        // A partial order: confirm this part and ask for the rest from here.
+        return command["more"] is JsonValue more && more.TryGetValue<bool>(out var m) && m ? [ack, Nak(message, half, null)] : [ack];
     }
 
     /// <summary>Makes a partner's chit good on our half: signature, digest, balance, settings; the caller links it.</summary>
@@ -172,7 +177,9 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
     // The foil's order from index `from` to its end, each chit as chit_json_x; an ack of our head when nothing is listed.
     private static async Task<PeerMessage> UpdateAsync(DomainTransaction tx, TallyHalf half, int from, PeerMessage message, Guid? about)
     {
-        var chits = await tx.LinkedChitsAsync(half, Math.Max(from, 1), half.ChainLast).ConfigureAwait(false);
+        var first = Math.Max(from, 1);
+        var more = half.ChainLast - first + 1 > UpdLimit;
+        var chits = await tx.LinkedChitsAsync(half, first, more ? first + UpdLimit - 1 : half.ChainLast).ConfigureAwait(false);
         if (chits.Count == 0)
             return Command(message, half, "ack", half.ChainLast, half.ChainHash!, about);
         var list = new JsonArray();
@@ -184,6 +191,8 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         }
 
         var obj = new JsonObject { ["cmd"] = "upd", ["tally"] = half.Uuid.ToString(), ["chits"] = list };
+        if (more)
+            obj["more"] = true;
         if (about is { } uuid)
             obj["uuid"] = uuid.ToString();
         return new PeerMessage("chit", "chain", message.From, message.To, obj);

@@ -34,7 +34,7 @@ public sealed class CrossSiteRestartTests(PostgresServer server, ITestOutputHelp
         }
 
         // Both pay; B is stopped while A's payments and both sites' chain replies are in flight.
-        var aliceStream = PayAsync(alice, "stock", 60, 0);
+        var aliceStream = PayAsync(alice, "stock", 100, 0);
         await PayAsync(bob, "foil", 20, 1000);
         await Wait.UntilAsync(() => paid.Count >= 40, TimeSpan.FromSeconds(30), "alice has paid about 20 times");
         await siteB.StopAsync();
@@ -50,17 +50,19 @@ public sealed class CrossSiteRestartTests(PostgresServer server, ITestOutputHelp
         await siteB.StartAsync();
         output.WriteLine($"B restarted after {clock.ElapsedMilliseconds} ms");
         await PayAsync(bob, "foil", 20, 2000);
-        await CrossSiteTally.ConvergedAsync(siteA, siteB, tally, 100, TimeSpan.FromSeconds(60));
+        await CrossSiteTally.ConvergedAsync(siteA, siteB, tally, 140, TimeSpan.FromSeconds(60));
         output.WriteLine($"converged after {clock.ElapsedMilliseconds} ms");
+        await using (var b = await siteB.OpenAsync())
+            output.WriteLine($"the foil sent {await b.ExecuteScalarAsync<long>("SELECT count(*) FROM mychips.outbox WHERE message #>> '{object,more}' = 'true'")} partial upd messages");
 
-        Assert.Equal(100, paid.Count);
+        Assert.Equal(140, paid.Count);
         foreach (var site in new[] { siteA, siteB })
         {
             await using var connection = await site.OpenAsync();
             var chits = (await connection.QueryAsync<(Guid Uuid, string By, long Units)>(
                 "SELECT c.chit_uuid, c.issuer, c.units FROM mychips.chits c JOIN mychips.tallies t USING (tally_id) WHERE t.tally_uuid = @tally AND c.status = 'good'",
                 new { tally })).ToList();
-            Assert.Equal(100, chits.Count);
+            Assert.Equal(140, chits.Count);
             Assert.Equal(paid.Keys.Order(), chits.Select(c => c.Uuid).Order());
             Assert.Equal(paid.Values.Sum(), chits.Sum(c => c.By == "stock" ? -c.Units : c.Units));
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Dapper;
 using MyChips.Tests.Api;
 using MyChips.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -42,5 +43,12 @@ public sealed class CrossSiteTallyTests(PostgresServer server, ITestOutputHelper
         output.WriteLine($"converged after {clock.ElapsedMilliseconds} ms");
         await CrossSiteTally.AssertAgreeAsync(siteA, siteB, tally, expectedStockNet: bobSent - aliceSent);
         Assert.Equal(0, siteA.Refusals.Count + siteB.Refusals.Count);
+
+        // Payments crossed (each site linked its own before the partner's arrived): the foil sent its order and the
+        // stock conformed; that is what the agreement above rests on.
+        await using var foil = await siteB.OpenAsync();
+        var updates = await foil.ExecuteScalarAsync<long>("SELECT count(*) FROM mychips.outbox WHERE message #>> '{object,cmd}' = 'upd'");
+        output.WriteLine($"the foil sent {updates} upd messages");
+        Assert.True(updates > 0, "no payments crossed: the test did not exercise reconciliation");
     }
 }
