@@ -12,7 +12,8 @@ namespace MyChips.Tests.CrossSite;
 
 /// <summary>
 /// Bad input from peers reaching site A over real Noise connections: another agent posing as the partner, a spoofed
-/// <c>from.agent</c>, a chit with a bad signature, a message for an unknown tally, a duplicate message id. Each is
+/// <c>from.agent</c>, a chit with a bad signature, a message for an unknown tally, a duplicate message id, a ticket
+/// with a token A never issued. Each is
 /// refused or ignored with a logged reason, site A's database is unchanged, and A keeps serving.
 /// </summary>
 [Collection(CrossSiteCollection.Name)]
@@ -21,7 +22,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     [Fact]
-    public async Task Spoofed_senders_bad_signatures_unknown_tallies_and_duplicate_ids_change_nothing_and_are_logged_with_a_reason()
+    public async Task Spoofed_senders_bad_signatures_unknown_tallies_duplicate_ids_and_unknown_tickets_change_nothing_and_are_logged_with_a_reason()
     {
         await using var siteA = await PeerSite.StartAsync(server, "ba");
         await using var siteB = await PeerSite.StartAsync(server, "bb");
@@ -95,6 +96,21 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         Assert.Equal(applied, await siteA.SnapshotAsync());
         Assert.Equal(3, (await siteA.HalfAsync(tally))!.Good);
         Assert.Equal(4, siteA.Refusals.Count);
+
+        // First contact (IK) with an invitation token A never issued: refused before A answers the handshake.
+        await using var stranger = await PeerNode.StartAsync(); // no connection to A yet: the ticket opens one with IK
+        var refusedBefore = siteA.Refusals.Count;
+        _ = stranger.Manager.SendAsync(to, new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "ticket", ["id"] = "m-3",
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent, ["host"] = "127.0.0.1", ["port"] = siteA.PeerPort },
+            ["from"] = new JsonObject { ["cuid"] = "mal" },
+            ["ticket"] = new JsonObject { ["token"] = "0123456789abcdef0123456789abcdef", ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "mal", ["agent"] = stranger.AgentId } } },
+        });
+        await Wait.UntilAsync(() => siteA.Refusals.Count > refusedBefore, Timeout, "site A refuses the unknown invitation token");
+        Assert.Equal("ticket", siteA.Refusals.Recent[(int)refusedBefore].What);
+        Assert.Contains("invitation token", siteA.Refusals.Recent[(int)refusedBefore].Reason);
+        Assert.Equal(applied, await siteA.SnapshotAsync());
 
         // Still serving everyone else.
         await alice.GetAsync($"/api/tallies/{tally}");
