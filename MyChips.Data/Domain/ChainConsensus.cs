@@ -77,6 +77,8 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         if (half.Type != TallyHalf.Stock || half.Status != "open" || command["chits"] is not JsonArray list || list.Count == 0)
             return None;
         var conf = half.ChainConf ?? 0;
+        // Our answers name the chit the foil's upd was about, so answers to different events are different messages.
+        Guid? about = Guid.TryParse((string?)command["uuid"], out var u) ? u : null;
         var entries = new List<(int Index, string Hash, JsonObject Chit)>();
         foreach (var node in list)
         {
@@ -91,9 +93,9 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         var start = Math.Max(entries[0].Index, conf + 1);
         var last = entries[^1].Index;
         if (last < start)
-            return [Nak(message, half, null)]; // only confirmed blocks: nothing to conform to; tell the foil where we are
+            return [Nak(message, half, about)]; // only confirmed blocks: nothing to conform to; tell the foil where we are
         if (start - 1 > half.ChainLast)
-            return [Nak(message, half, null)]; // a gap before the foil's list: ask again from our confirmed index
+            return [Nak(message, half, about)]; // a gap before the foil's list: ask again from our confirmed index
 
         var prior = await tx.ChainHashAtAsync(half, start - 1).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"No block {start - 1} on tally {half.Uuid}.");
@@ -104,7 +106,7 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         {
             var chit = await ResolveAsync(tx, half, entry.Chit).ConfigureAwait(false);
             if (chit is null || !placed.Add(chit.Uuid))
-                return [Nak(message, half, null)];
+                return [Nak(message, half, about)];
             prior = Link(chit, ++index, prior);
         }
 
@@ -116,11 +118,11 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         half.ChainHash = prior;
         half.Touch();
         if (!confirmed)
-            return [Nak(message, half, null)];
+            return [Nak(message, half, about)];
         half.ChainConf = Math.Max(conf, lastListed);
         var ack = Command(message, half, "ack", lastListed, listedHash, null);
         // A partial order: confirm this part and ask for the rest from here.
-        return command["more"] is JsonValue more && more.TryGetValue<bool>(out var m) && m ? [ack, Nak(message, half, null)] : [ack];
+        return command["more"] is JsonValue more && more.TryGetValue<bool>(out var m) && m ? [ack, Nak(message, half, about)] : [ack];
     }
 
     /// <summary>Makes a partner's chit good on our half: signature, digest, balance, settings; the caller links it.</summary>

@@ -20,6 +20,7 @@ internal sealed class OutboxSender(
     OutboxReceiptQueue receipts,
     SitePeerTransport transport,
     IOptions<SitePeerOptions> options,
+    PeerMetrics metrics,
     ILogger<OutboxSender> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -43,7 +44,11 @@ internal sealed class OutboxSender(
             try
             {
                 foreach (var (id, peer, key) in await outbox.GiveUpAsync(settings.MaxTries, stoppingToken).ConfigureAwait(false))
+                {
+                    metrics.GivenUp();
                     logger.LogError("Outbox message {OutboxId} ({Key}) to {Peer} given up after {Tries} tries without a receipt", id, key, peer, settings.MaxTries);
+                }
+
                 var items = await outbox.ClaimAsync(settings.BatchSize, settings.Window, settings.ReceiptTimeout, settings.MaxRetryWait, stoppingToken).ConfigureAwait(false);
                 foreach (var item in items)
                     Send(manager, item);
@@ -72,6 +77,7 @@ internal sealed class OutboxSender(
     {
         var message = item.Message;
         message[PeerInbox.IdMember] = item.Key;
+        metrics.Sent(retry: item.Attempts > 1);
         if (item.Attempts > 1)
             logger.LogInformation("Re-sending outbox message {OutboxId} to {Peer} (try {Try}): no receipt yet", item.OutboxId, item.PeerAgent, item.Attempts);
         try
@@ -122,9 +128,17 @@ internal sealed class OutboxSender(
             try
             {
                 var updated = await outbox.ReceiptsAsync(batch, stoppingToken).ConfigureAwait(false);
-                logger.LogDebug("{Count} receipts, {Updated} rows delivered", batch.Count, updated);
+                logger.LogDebug("{Count} receipts, {Updated} rows delivered or refused", batch.Count, updated);
+                var refusedCount = 0;
                 foreach (var refused in batch.Where(r => r.Refusal is not null))
+                {
+                    refusedCount++;
+                    metrics.RefusedByPeer();
                     logger.LogError("Peer {Peer} refused our message {Key}: {Reason}; given up", refused.PeerAgent, refused.Key, refused.Refusal);
+                }
+
+                metrics.Delivered(Math.Max(0, updated - refusedCount));
+                wakeup.Wake(); // rows left the window: the peer's next ones may go
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

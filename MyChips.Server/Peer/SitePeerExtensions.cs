@@ -44,6 +44,7 @@ internal static class SitePeerExtensions
         services.AddSingleton<PeerKeyResolver>();
         services.AddSingleton<SitePeerTransport>();
         services.AddSingleton<PeerRefusals>();
+        services.AddSingleton<PeerMetrics>();
         services.AddSingleton<OutboxWakeup>();
         services.AddSingleton<OutboxReceiptQueue>();
         services.AddSingleton<OutboxStore>();

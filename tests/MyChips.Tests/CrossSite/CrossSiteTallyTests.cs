@@ -50,5 +50,14 @@ public sealed class CrossSiteTallyTests(PostgresServer server, ITestOutputHelper
         var updates = await foil.ExecuteScalarAsync<long>("SELECT count(*) FROM mychips.outbox WHERE message #>> '{object,cmd}' = 'upd'");
         output.WriteLine($"the foil sent {updates} upd messages");
         Assert.True(updates > 0, "no payments crossed: the test did not exercise reconciliation");
+
+        // Operators see the delivery: every message site A sent was confirmed by a receipt, none given up.
+        using var http = new HttpClient { BaseAddress = siteA.BaseAddress };
+        var metrics = await http.GetStringAsync("/metrics");
+        long Metric(string name) => long.Parse(metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal))[(name.Length + 1)..],
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Metric("mychips_peer_messages_delivered_total") >= 200, metrics);
+        Assert.Equal(0, Metric("mychips_peer_messages_given_up_total"));
+        Assert.Equal(0, Metric("mychips_peer_inbound_refused_total"));
     }
 }
