@@ -20,10 +20,13 @@ public sealed class PeerSite : IAsyncDisposable
 {
     private WebApplication? _app;
 
-    private PeerSite(string name, string connectionString)
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    private PeerSite(string name, string connectionString, IReadOnlyDictionary<string, string?>? settings)
     {
         Name = name;
         ConnectionString = connectionString;
+        _settings = settings ?? new Dictionary<string, string?>();
     }
 
     public string Name { get; }
@@ -40,9 +43,9 @@ public sealed class PeerSite : IAsyncDisposable
 
     public PeerRefusals Refusals => App.Services.GetRequiredService<PeerRefusals>();
 
-    public static async Task<PeerSite> StartAsync(PostgresServer server, string name)
+    public static async Task<PeerSite> StartAsync(PostgresServer server, string name, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var site = new PeerSite(name, await server.CreateDatabaseAsync(name));
+        var site = new PeerSite(name, await server.CreateDatabaseAsync(name), settings);
         await site.StartAsync();
         return site;
     }
@@ -62,6 +65,8 @@ public sealed class PeerSite : IAsyncDisposable
             ["Peer:ConnectTimeout"] = "00:00:03",
             ["Serilog:MinimumLevel:Override:Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning",
         };
+        foreach (var (key, value) in _settings)
+            flags[key] = value;
         var app = SiteHost.Build(SiteHost.CreateBuilder(flags, ConnectionString));
         await app.StartAsync();
         _app = app;
