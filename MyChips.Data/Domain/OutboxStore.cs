@@ -84,15 +84,15 @@ public sealed class OutboxStore(SiteTransactions transactions)
             "UPDATE mychips.outbox SET last_error = @error WHERE outbox_id = @outboxId",
             new { outboxId, error }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false), cancellationToken);
 
-    /// <summary>When the first peer's oldest pending row becomes due (null when nothing is pending), to sleep until then.</summary>
+    /// <summary>
+    /// When the next message in flight runs out of time for its receipt (null when none is in flight), to sleep until
+    /// then; rows already due but held back by a full window are released by receipts, new rows by NOTIFY.
+    /// </summary>
     public async Task<DateTimeOffset?> NextDueAsync(CancellationToken cancellationToken)
     {
         await using var connection = await transactions.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         var next = await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(
-            """
-            SELECT min(next_attempt_at) FROM (SELECT DISTINCT ON (peer_agent) next_attempt_at FROM mychips.outbox
-                WHERE sent_at IS NULL AND gave_up_at IS NULL ORDER BY peer_agent, outbox_id) heads
-            """,
+            "SELECT min(next_attempt_at) FROM mychips.outbox WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at > now()",
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return next is { } n ? new DateTimeOffset(DateTime.SpecifyKind(n, DateTimeKind.Utc)) : null;
     }

@@ -41,7 +41,16 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
         {
             return PeerInboxResult.Rejected($"{e.Code}: {e.Message}");
         }
+        catch (Exception e) when (IsMalformed(e))
+        {
+            return PeerInboxResult.Rejected($"malformed_message: {e.Message}");
+        }
     }
+
+    // A member of the wrong JSON kind (a string where a number belongs) surfaces as a System.Text.Json conversion error:
+    // the message is bad, not the site, so it is refused rather than retried.
+    private static bool IsMalformed(Exception e) =>
+        e is FormatException or System.Text.Json.JsonException || (e is InvalidOperationException && e.Source == "System.Text.Json");
 
     /// <summary>
     /// Whether an IK first contact carries an invitation we issued that can still be redeemed, or is the re-send of a

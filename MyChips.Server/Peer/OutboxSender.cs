@@ -61,12 +61,20 @@ internal sealed class OutboxSender(
             {
                 break;
             }
-            catch (Exception e) when (e is NpgsqlException or FencedException or InvalidOperationException or TimeoutException)
+            catch (Exception e)
             {
-                logger.LogWarning("Outbox round failed ({Message}); retrying", e.Message);
+                // Whatever failed, this instance keeps serving and the rows stay due.
+                logger.LogWarning(e is NpgsqlException or FencedException ? null : e, "Outbox round failed ({Message}); retrying", e.Message);
             }
 
-            await wakeup.WaitAsync(wait, stoppingToken).ConfigureAwait(false);
+            try
+            {
+                await wakeup.WaitAsync(wait, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
         }
 
         await listener.ConfigureAwait(false);
@@ -144,7 +152,7 @@ internal sealed class OutboxSender(
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or FencedException or InvalidOperationException)
+            catch (Exception e)
             {
                 // Lost receipts only cost a re-send, which the peer answers again.
                 logger.LogWarning("Could not record {Count} receipts ({Message})", batch.Count, e.Message);
