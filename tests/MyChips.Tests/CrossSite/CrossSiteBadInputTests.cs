@@ -28,10 +28,10 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         await using var siteB = await PeerSite.StartAsync(server, "bb");
         using var alice = await siteA.AddUserAsync("alice");
         using var bob = await siteB.AddUserAsync("bob");
-        var tally = await CrossSiteTally.OpenAsync(siteA, alice, siteB, bob);
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
         await bob.PostAsync($"/api/tallies/{tally}/pay", bob.Payment(tally, "foil", 500));
         await alice.PostAsync($"/api/tallies/{tally}/pay", alice.Payment(tally, "stock", 200));
-        await CrossSiteTally.ConvergedAsync(siteA, siteB, tally, 2, Timeout);
+        await CrossSiteTally.ConvergedAsync(siteA.Database, siteB.Database, tally, 2, Timeout);
 
         // Site B goes away; its agent key now sits in a bare transport node (a compromised or buggy partner agent).
         byte[] bSeed;

@@ -16,7 +16,7 @@ public sealed class CrossSiteHoldTests(PostgresServer server)
         await using var siteB = await PeerSite.StartAsync(server, "hb", new Dictionary<string, string?> { ["Upgrade:HoldTimeout"] = "00:00:01" });
         using var alice = await siteA.AddUserAsync("alice");
         using var bob = await siteB.AddUserAsync("bob");
-        var tally = await CrossSiteTally.OpenAsync(siteA, alice, siteB, bob);
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
 
         // B holds, as during a schema upgrade: its peer listener keeps accepting, but packets wait in the gate.
         var status = siteB.App.Services.GetRequiredService<InstanceStatus>();
@@ -33,7 +33,7 @@ public sealed class CrossSiteHoldTests(PostgresServer server)
         Assert.Equal(0, (await siteB.HalfAsync(tally))!.Good);
 
         status.Set(InstanceState.Serving);
-        await CrossSiteTally.ConvergedAsync(siteA, siteB, tally, 5, TimeSpan.FromSeconds(30));
-        await CrossSiteTally.AssertAgreeAsync(siteA, siteB, tally, expectedStockNet: -(100 + 101 + 102 + 103 + 104));
+        await CrossSiteTally.ConvergedAsync(siteA.Database, siteB.Database, tally, 5, TimeSpan.FromSeconds(30));
+        await CrossSiteTally.AssertAgreeAsync(siteA.Database, siteB.Database, tally, expectedStockNet: -(100 + 101 + 102 + 103 + 104));
     }
 }

@@ -19,7 +19,7 @@ public sealed class CrossSiteRestartTests(PostgresServer server, ITestOutputHelp
         await using var siteB = await PeerSite.StartAsync(server, "rb");
         using var alice = await siteA.AddUserAsync("alice");
         using var bob = await siteB.AddUserAsync("bob");
-        var tally = await CrossSiteTally.OpenAsync(siteA, alice, siteB, bob);
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
         var paid = new ConcurrentDictionary<Guid, long>();
 
         async Task PayAsync(ApiUser payer, string side, int count, int from)
@@ -50,7 +50,7 @@ public sealed class CrossSiteRestartTests(PostgresServer server, ITestOutputHelp
         await siteB.StartAsync();
         output.WriteLine($"B restarted after {clock.ElapsedMilliseconds} ms");
         await PayAsync(bob, "foil", 20, 2000);
-        await CrossSiteTally.ConvergedAsync(siteA, siteB, tally, 140, TimeSpan.FromSeconds(60));
+        await CrossSiteTally.ConvergedAsync(siteA.Database, siteB.Database, tally, 140, TimeSpan.FromSeconds(60));
         output.WriteLine($"converged after {clock.ElapsedMilliseconds} ms");
         await using (var b = await siteB.OpenAsync())
             output.WriteLine($"the foil sent {await b.ExecuteScalarAsync<long>("SELECT count(*) FROM mychips.outbox WHERE message #>> '{object,more}' = 'true'")} partial upd messages");
@@ -67,7 +67,7 @@ public sealed class CrossSiteRestartTests(PostgresServer server, ITestOutputHelp
             Assert.Equal(paid.Values.Sum(), chits.Sum(c => c.By == "stock" ? -c.Units : c.Units));
         }
 
-        await CrossSiteTally.AssertAgreeAsync(siteA, siteB, tally, expectedStockNet: paid.Values.Sum());
+        await CrossSiteTally.AssertAgreeAsync(siteA.Database, siteB.Database, tally, expectedStockNet: paid.Values.Sum());
         await using (var a = await siteA.OpenAsync())
             Assert.Equal(0, await a.ExecuteScalarAsync<long>("SELECT count(*) FROM mychips.outbox WHERE gave_up_at IS NOT NULL"));
     }

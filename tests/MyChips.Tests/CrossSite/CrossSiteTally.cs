@@ -13,7 +13,7 @@ public static class CrossSiteTally
     /// <paramref name="stock"/> (on <paramref name="stockSite"/>) drafts and invites; <paramref name="foil"/> redeems on
     /// its own site (ticket over IK); stock offers, foil accepts; returns once both halves are open and confirmed at 0.
     /// </summary>
-    public static async Task<Guid> OpenAsync(PeerSite stockSite, ApiUser stock, PeerSite foilSite, ApiUser foil)
+    public static async Task<Guid> OpenAsync(SiteDatabase stockSite, ApiUser stock, SiteDatabase foilSite, ApiUser foil)
     {
         var draft = await stock.PostAsync("/api/tallies", new
         {
@@ -40,7 +40,7 @@ public static class CrossSiteTally
     }
 
     /// <summary>Waits until both halves hold <paramref name="chits"/> good chits, all linked, confirmed to the end, with equal heads.</summary>
-    public static Task ConvergedAsync(PeerSite a, PeerSite b, Guid tally, int chits, TimeSpan timeout) =>
+    public static Task ConvergedAsync(SiteDatabase a, SiteDatabase b, Guid tally, int chits, TimeSpan timeout) =>
         Wait.UntilAsync(async () =>
         {
             var x = await a.HalfAsync(tally);
@@ -51,7 +51,7 @@ public static class CrossSiteTally
         }, timeout, $"both halves hold {chits} linked chits with equal, fully confirmed chains");
 
     /// <summary>Both chains verify from the stored rows and agree block by block; the balances are equal and opposite.</summary>
-    public static async Task AssertAgreeAsync(PeerSite a, PeerSite b, Guid tally, long expectedStockNet)
+    public static async Task AssertAgreeAsync(SiteDatabase a, SiteDatabase b, Guid tally, long expectedStockNet)
     {
         var x = (await a.HalfAsync(tally))!;
         var y = (await b.HalfAsync(tally))!;

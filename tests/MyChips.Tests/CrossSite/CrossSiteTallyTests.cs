@@ -18,7 +18,7 @@ public sealed class CrossSiteTallyTests(PostgresServer server, ITestOutputHelper
         await using var siteB = await PeerSite.StartAsync(server, "xb");
         using var alice = await siteA.AddUserAsync("alice");
         using var bob = await siteB.AddUserAsync("bob");
-        var tally = await CrossSiteTally.OpenAsync(siteA, alice, siteB, bob);
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
         output.WriteLine($"tally open after {clock.ElapsedMilliseconds} ms");
 
         // Two streams per user at once: the two sites link their own payments while the partner's are in flight, so
@@ -39,9 +39,9 @@ public sealed class CrossSiteTallyTests(PostgresServer server, ITestOutputHelper
 
         await Task.WhenAll(PayAsync(alice, "stock", 50, 1), PayAsync(alice, "stock", 50, 2), PayAsync(bob, "foil", 50, 3), PayAsync(bob, "foil", 50, 4));
         output.WriteLine($"200 payments issued after {clock.ElapsedMilliseconds} ms");
-        await CrossSiteTally.ConvergedAsync(siteA, siteB, tally, 200, TimeSpan.FromSeconds(60));
+        await CrossSiteTally.ConvergedAsync(siteA.Database, siteB.Database, tally, 200, TimeSpan.FromSeconds(60));
         output.WriteLine($"converged after {clock.ElapsedMilliseconds} ms");
-        await CrossSiteTally.AssertAgreeAsync(siteA, siteB, tally, expectedStockNet: bobSent - aliceSent);
+        await CrossSiteTally.AssertAgreeAsync(siteA.Database, siteB.Database, tally, expectedStockNet: bobSent - aliceSent);
         Assert.Equal(0, siteA.Refusals.Count + siteB.Refusals.Count);
 
         // Payments crossed (each site linked its own before the partner's arrived): the foil sent its order and the
