@@ -64,7 +64,7 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
             return None; // the stock conforms; a foil never asks it to reorder
         var stockConf = (int?)command["index"] ?? 0;
         var from = Math.Min(half.ChainConf ?? 0, Math.Max(stockConf, 0)) + 1;
-        return [await UpdateAsync(tx, half, from, message, Guid.TryParse((string?)command["uuid"], out var u) ? u : null).ConfigureAwait(false)];
+        return Echo(command, [await UpdateAsync(tx, half, from, message, Guid.TryParse((string?)command["uuid"], out var u) ? u : null).ConfigureAwait(false)]);
     }
 
     /// <summary>
@@ -72,7 +72,10 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
     /// have not received yet (signature checked); our chits the foil does not list yet (their <c>good</c> is still on the
     /// way) go after, in their order. Confirm when our hash at the last listed index equals the foil's, else <c>nak</c>.
     /// </summary>
-    internal async Task<IReadOnlyList<PeerMessage>> UpdAsync(DomainTransaction tx, TallyHalf half, JsonObject command, PeerMessage message)
+    internal async Task<IReadOnlyList<PeerMessage>> UpdAsync(DomainTransaction tx, TallyHalf half, JsonObject command, PeerMessage message) =>
+        Echo(command, await ConformAsync(tx, half, command, message).ConfigureAwait(false));
+
+    private async Task<IReadOnlyList<PeerMessage>> ConformAsync(DomainTransaction tx, TallyHalf half, JsonObject command, PeerMessage message)
     {
         if (half.Type != TallyHalf.Stock || half.Status != "open" || command["chits"] is not JsonArray list || list.Count == 0)
             return None;
@@ -93,7 +96,13 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         var start = Math.Max(entries[0].Index, conf + 1);
         var last = entries[^1].Index;
         if (last < start)
-            return [Nak(message, half, about)]; // only confirmed blocks: nothing to conform to; tell the foil where we are
+        {
+            // Only blocks we confirmed already (the foil missed our ack): confirm the last one again if it is ours too.
+            var ours = await tx.ChainHashAtAsync(half, last).ConfigureAwait(false);
+            return ours is not null && Base64Url.Encode(ours) == entries[^1].Hash
+                ? [Command(message, half, "ack", last, ours, about)]
+                : [Nak(message, half, about)];
+        }
         if (start - 1 > half.ChainLast)
             return [Nak(message, half, about)]; // a gap before the foil's list: ask again from our confirmed index
 
@@ -123,6 +132,24 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         var ack = Command(message, half, "ack", lastListed, listedHash, null);
         // A partial order: confirm this part and ask for the rest from here.
         return command["more"] is JsonValue more && more.TryGetValue<bool>(out var m) && m ? [ack, Nak(message, half, about)] : [ack];
+    }
+
+    /// <summary>
+    /// A chain left unconfirmed with no traffic to carry it forward (a reply lost for good, or an exchange that ended in a
+    /// repeated message): the foil sends its order again, the stock asks for it. Each carries <c>sync</c> (the time),
+    /// which the reference ignores, so it is a new message rather than a repeat of an earlier one.
+    /// </summary>
+    internal async Task<IReadOnlyList<PeerMessage>> ResyncAsync(DomainTransaction tx, TallyHalf half)
+    {
+        if (half.Status != "open" || half.Partner is not { } partner || half.Digest is null || half.ChainConf == half.ChainLast)
+            return None;
+        // Built as answers to the partner, so they go to the partner.
+        var context = new PeerMessage("chit", "chain", half.Holder, partner, null);
+        var message = half.Type == TallyHalf.Foil
+            ? await UpdateAsync(tx, half, (half.ChainConf ?? 0) + 1, context, null).ConfigureAwait(false)
+            : Nak(context, half, null);
+        message.Object!["sync"] = ChipTimestamp.ToText(ChipTimestamp.Truncate(DateTimeOffset.UtcNow));
+        return [message];
     }
 
     /// <summary>Makes a partner's chit good on our half: signature, digest, balance, settings; the caller links it.</summary>
@@ -164,6 +191,19 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         if (incoming.By != half.PartnerType || (existing is not null && ChitState.Code(existing, half.Type) != "A.pend"))
             return null;
         return AcceptPartnerChit(tx, half, incoming, existing) is null ? null : existing ?? incoming;
+    }
+
+    // Answers to a resync carry its time, so an answer equal to an earlier one is still a new message (the outbox keys
+    // messages by content and would drop the repeat).
+    private static IReadOnlyList<PeerMessage> Echo(JsonObject command, IReadOnlyList<PeerMessage> replies)
+    {
+        if (command["sync"] is JsonValue sync)
+        {
+            foreach (var reply in replies)
+                reply.Object!["sync"] = sync.DeepClone();
+        }
+
+        return replies;
     }
 
     private static byte[] Link(ChitRecord chit, int index, byte[] prior)

@@ -16,6 +16,7 @@ namespace MyChips.Server.Peer;
 internal sealed class OutboxSender(
     NpgsqlDataSource dataSource,
     OutboxStore outbox,
+    ChainResync resync,
     OutboxWakeup wakeup,
     OutboxReceiptQueue receipts,
     SitePeerTransport transport,
@@ -38,6 +39,7 @@ internal sealed class OutboxSender(
         var listener = ListenAsync(stoppingToken);
         var receipting = ReceiptsAsync(stoppingToken);
         var settings = options.Value;
+        var resyncDue = DateTimeOffset.UtcNow + settings.ChainResyncAfter;
         while (!stoppingToken.IsCancellationRequested)
         {
             TimeSpan wait = settings.PollInterval;
@@ -47,6 +49,13 @@ internal sealed class OutboxSender(
                 {
                     metrics.GivenUp();
                     logger.LogError("Outbox message {OutboxId} ({Key}) to {Peer} given up after {Tries} tries without a receipt", id, key, peer, settings.MaxTries);
+                }
+
+                if (DateTimeOffset.UtcNow >= resyncDue)
+                {
+                    resyncDue = DateTimeOffset.UtcNow + settings.ChainResyncAfter / 2;
+                    if (await resync.RunAsync(settings.ChainResyncAfter, settings.BatchSize, stoppingToken).ConfigureAwait(false) is > 0 and var nudged)
+                        logger.LogInformation("Chain consensus nudged on {Count} tallies left unconfirmed for {After}", nudged, settings.ChainResyncAfter);
                 }
 
                 var items = await outbox.ClaimAsync(settings.BatchSize, settings.Window, settings.ReceiptTimeout, settings.MaxRetryWait, stoppingToken).ConfigureAwait(false);

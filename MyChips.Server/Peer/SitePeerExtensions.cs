@@ -49,6 +49,7 @@ internal static class SitePeerExtensions
         services.AddSingleton<OutboxReceiptQueue>();
         services.AddSingleton<OutboxStore>();
         services.AddSingleton<PeerInbox>();
+        services.AddSingleton<ChainResync>();
         services.AddSingleton<IPeerMessageSink, DomainPeerSink>();
         services.AddHostedService<SitePeerStartupService>();
         services.AddHostedService<OutboxSender>();

@@ -26,6 +26,12 @@ public sealed class SitePeerOptions
     /// <summary>Tries without a receipt before a message is given up (<c>outbox.gave_up_at</c>, logged as an error).</summary>
     public int MaxTries { get; set; } = 100;
 
+    /// <summary>
+    /// A chain with another site left unconfirmed this long with nothing in the outbox for that partner is nudged again
+    /// (the foil re-sends its order, the stock asks for it).
+    /// </summary>
+    public TimeSpan ChainResyncAfter { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Messages in flight (sent, no receipt yet) per peer; more wait in the outbox until receipts come back.</summary>
     public int Window { get; set; } = 64;
 
