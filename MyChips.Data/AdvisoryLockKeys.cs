@@ -10,4 +10,7 @@ public static class AdvisoryLockKeys
 
     /// <summary>Shared by every application transaction, exclusive in contract migrations (DESIGN.md 4.4).</summary>
     public const long Fence = 0x4D79_4348_0000_0002;
+
+    /// <summary>Taken (transaction level) by the outbox sender that claims rows, so one instance at a time orders a peer's rows.</summary>
+    public const long Outbox = 0x4D79_4348_0000_0003;
 }

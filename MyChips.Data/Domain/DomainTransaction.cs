@@ -9,7 +9,7 @@ namespace MyChips.Data.Domain;
 /// will make. Reads lock with <c>FOR UPDATE</c>; writes are collected and sent as one batch at the end, so a
 /// payment between two local users costs one locking read and one write round trip inside the fenced transaction.
 /// </summary>
-public sealed class DomainTransaction
+public sealed partial class DomainTransaction
 {
     internal const string TallyColumns =
         """

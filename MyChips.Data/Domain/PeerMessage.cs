@@ -23,4 +23,14 @@ public sealed record PeerMessage(string Target, string Action, Chad To, Chad Fro
             json["ticket"] = Ticket.DeepClone();
         return json;
     }
+
+    /// <summary>Reads a wire message; null when <c>target</c>, <c>action</c>, <c>to</c> or <c>from</c> is missing or malformed.</summary>
+    public static PeerMessage? FromJson(JsonObject json)
+    {
+        if (json["target"] is not JsonValue target || !target.TryGetValue<string>(out var t)
+            || json["action"] is not JsonValue action || !action.TryGetValue<string>(out var a)
+            || Chad.FromJson(json["to"]) is not { } to || Chad.FromJson(json["from"]) is not { } from)
+            return null;
+        return new PeerMessage(t, a, to, from, json["object"]?.DeepClone() as JsonObject, json["ticket"]?.DeepClone() as JsonObject);
+    }
 }

@@ -9,7 +9,7 @@ namespace MyChips.Data.Domain;
 /// <c>mychips.agent_keys</c>; concurrent first starts agree on one key through the unique local-agent index.
 /// The loaded identity never changes afterwards, so it is cached.
 /// </summary>
-public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOptions> options)
+public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOptions> options, AgentAddress? address = null)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private SiteAgent? _agent;
@@ -39,8 +39,10 @@ public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOpt
         return AgentKey.FromSeed(seed ?? throw new InvalidOperationException("The agent key row vanished."));
     }
 
-    private Task<SiteAgent> EnsureAsync(CancellationToken cancellationToken) =>
-        transactions.RunAsync(async (connection, transaction) =>
+    private async Task<SiteAgent> EnsureAsync(CancellationToken cancellationToken)
+    {
+        var (host, port) = address is null ? (options.Value.AgentHost, options.Value.AgentPort) : await address.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await transactions.RunAsync(async (connection, transaction) =>
         {
             const string select = "SELECT agent AS Id, host AS Host, port AS Port FROM mychips.agents WHERE is_local";
             var existing = await connection.QuerySingleOrDefaultAsync<SiteAgentRow>(
@@ -54,14 +56,22 @@ public sealed class SiteAgents(SiteTransactions transactions, IOptions<DomainOpt
                     INSERT INTO mychips.agents (agent, host, port, is_local) VALUES (@id, @host, @port, true) ON CONFLICT DO NOTHING;
                     INSERT INTO mychips.agent_keys (agent, seed) SELECT @id, @seed WHERE EXISTS (SELECT FROM mychips.agents WHERE agent = @id AND is_local);
                     """,
-                    new { id = key.Id, host = options.Value.AgentHost, port = options.Value.AgentPort, seed = key.ExportSeed() },
+                    new { id = key.Id, host, port, seed = key.ExportSeed() },
                     transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 existing = await connection.QuerySingleAsync<SiteAgentRow>(
                     new CommandDefinition(select, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
+            else if (address is not null && (existing.Host != host || existing.Port != port))
+            {
+                // The server's peer listener moved (another port, a new public address): publish where it is now.
+                await connection.ExecuteAsync(new CommandDefinition("UPDATE mychips.agents SET host = @host, port = @port WHERE agent = @id",
+                    new { host, port, id = existing.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                existing = existing with { Host = host, Port = port };
+            }
 
-            return new SiteAgent(existing.Id, existing.Host ?? options.Value.AgentHost, existing.Port ?? options.Value.AgentPort);
-        }, cancellationToken);
+            return new SiteAgent(existing.Id, existing.Host ?? host, existing.Port ?? port);
+        }, cancellationToken).ConfigureAwait(false);
+    }
 
     private sealed record SiteAgentRow(string Id, string? Host, int? Port);
 }

@@ -34,6 +34,7 @@ internal static class UserApiExtensions
         services.AddSingleton<DomainNotifier>();
         services.AddSingleton<DomainRunner>();
         services.AddSingleton<TallyReceiver>();
+        services.AddSingleton<ChainConsensus>();
         services.AddSingleton<ChitReceiver>();
         services.AddSingleton<MessageReceiver>();
         services.AddSingleton<MessageRouter>();

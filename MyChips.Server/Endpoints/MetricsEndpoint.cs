@@ -1,5 +1,6 @@
 using System.Text;
 using MyChips.Server.Hosting;
+using MyChips.Server.Peer;
 using MyChips.Server.Upgrade;
 
 namespace MyChips.Server.Endpoints;
@@ -9,7 +10,7 @@ internal static class MetricsEndpoint
 {
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/metrics", (UpgradeMetrics metrics, HoldGate gate, InstanceStatus status) =>
+        endpoints.MapGet("/metrics", (UpgradeMetrics metrics, HoldGate gate, InstanceStatus status, IServiceProvider services) =>
         {
             var text = new StringBuilder();
             metrics.WriteTo(text);
@@ -23,6 +24,7 @@ internal static class MetricsEndpoint
                     $"mychips_instance_state{{state=\"{state.ToString().ToLowerInvariant()}\"}} {(state == current ? 1 : 0)}\n");
             }
 
+            services.GetService<PeerMetrics>()?.WriteTo(text);
             return Results.Text(text.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         });
         return endpoints;

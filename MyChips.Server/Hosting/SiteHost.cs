@@ -4,6 +4,7 @@ using MyChips.Data.Schema;
 using MyChips.Data.Upgrade;
 using MyChips.Server.Api;
 using MyChips.Server.Endpoints;
+using MyChips.Server.Peer;
 using MyChips.Server.Upgrade;
 using Npgsql;
 using Serilog;
@@ -51,6 +52,7 @@ public static class SiteHost
         builder.Services.AddSingleton<SiteTransactions>();
         builder.Services.AddUpgradeMode();
         builder.Services.AddUserApi();
+        builder.AddSitePeer();
         return builder;
     }
 

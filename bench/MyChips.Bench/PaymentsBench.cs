@@ -141,6 +141,7 @@ internal static class PaymentsBench
         };
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "mychips.dll"), "serve", "--db", connectionString, "--web", $"http://127.0.0.1:{port}" })
             info.ArgumentList.Add(argument);
+        info.Environment["MYCHIPS__Peer__Endpoint"] = "127.0.0.1:0"; // one site, no peers: any free port
         // One log line per request would cost more than the request; keep warnings.
         info.Environment["MYCHIPS__Serilog__MinimumLevel__Override__Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning";
         info.Environment["MYCHIPS__Serilog__MinimumLevel__Override__MyChips.Server.Api.ApiErrors"] = "Warning";
@@ -247,7 +248,7 @@ internal static class PaymentsBench
         var options = Options.Create(new DomainOptions());
         var transactions = new SiteTransactions(dataSource, new SiteCodeVersion(MigrationSet.Embedded().CodeVersion));
         var verifier = new SignatureVerifier();
-        var router = new MessageRouter(new MessageReceiver(new TallyReceiver(verifier), new ChitReceiver(verifier)));
+        var router = new MessageRouter(new MessageReceiver(new TallyReceiver(verifier), new ChitReceiver(new ChainConsensus(verifier))));
         return new Chits(new DomainRunner(transactions, new SiteAgents(transactions, options), new DomainNotifier(dataSource)), router, verifier, dataSource);
     }
 

@@ -41,6 +41,7 @@ internal sealed class UpgradeBenchInstance : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
+        info.Environment["MYCHIPS__Peer__Endpoint"] = "127.0.0.1:0"; // several instances at once: no fixed peer port
         info.Environment["MYCHIPS__Schema__MigrationsDirectory"] = migrations;
         info.Environment["MYCHIPS__Schema__CodeSchemaVersion"] = codeSchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["MYCHIPS__Diagnostics__Probe__Enabled"] = "true";

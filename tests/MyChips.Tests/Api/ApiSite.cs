@@ -32,7 +32,7 @@ public sealed class ApiSite : IAsyncDisposable
     /// <summary>A site over an existing database (e.g. one the CLI prepared).</summary>
     public static async Task<ApiSite> StartAsync(string connectionString)
     {
-        var app = SiteHost.Build(SiteHost.CreateBuilder(new Dictionary<string, string?> { ["Web:Url"] = "http://127.0.0.1:0" }, connectionString));
+        var app = SiteHost.Build(SiteHost.CreateBuilder(new Dictionary<string, string?> { ["Web:Url"] = "http://127.0.0.1:0", ["Peer:Endpoint"] = "127.0.0.1:0" }, connectionString));
         await app.StartAsync();
         var address = new Uri(app.BoundAddresses().First());
         using var http = new HttpClient { BaseAddress = address };

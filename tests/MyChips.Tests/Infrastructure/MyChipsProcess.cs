@@ -46,6 +46,8 @@ public sealed partial class MyChipsProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
+        // A site listens for peers by default (65430); tests run many sites at once, so each takes a free port.
+        info.Environment["MYCHIPS__Peer__Endpoint"] = "127.0.0.1:0";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

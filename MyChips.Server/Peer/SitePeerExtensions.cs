@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.Connections;
+using MyChips.Data.Domain;
+using MyChips.Peer.Transport;
+using MyChips.Server.Hosting;
+
+namespace MyChips.Server.Peer;
+
+/// <summary>
+/// Registers the site's peer side: the listener on <c>Peer:Endpoint</c> (Kestrel), the transport created from the
+/// database's agent key, the domain sink, and the outbox sender. On by default; <c>Peer:Enabled=false</c> leaves a
+/// site without peers (messages for other sites then wait in the outbox).
+/// </summary>
+internal static class SitePeerExtensions
+{
+    public static WebApplicationBuilder AddSitePeer(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var site = configuration.Bind<SitePeerOptions>(SitePeerOptions.Section);
+        if (!site.Enabled)
+            return builder;
+        PeerTransportOptions transport;
+        try
+        {
+            transport = configuration.GetPeerTransportOptions();
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException)
+        {
+            throw new ConfigurationException($"Configuration section '{PeerTransportOptions.Section}' is invalid: {e.Message}");
+        }
+
+        var binding = new PeerListenerBinding();
+        var endpoint = transport.ParseEndpoint();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint, listen =>
+        {
+            listen.UseConnectionHandler<SitePeerListenerHandler>();
+            binding.Listen = listen;
+        }));
+
+        var services = builder.Services;
+        services.AddOptions<PeerTransportOptions>().Bind(configuration.GetSection(PeerTransportOptions.Section));
+        services.AddOptions<SitePeerOptions>().Bind(configuration.GetSection(SitePeerOptions.Section));
+        services.AddSingleton(binding);
+        services.AddSingleton<AgentAddress>();
+        services.AddSingleton<PeerKeyResolver>();
+        services.AddSingleton<SitePeerTransport>();
+        services.AddSingleton<PeerRefusals>();
+        services.AddSingleton<PeerMetrics>();
+        services.AddSingleton<OutboxWakeup>();
+        services.AddSingleton<OutboxReceiptQueue>();
+        services.AddSingleton<OutboxStore>();
+        services.AddSingleton<PeerInbox>();
+        services.AddSingleton<ChainResync>();
+        services.AddSingleton<IPeerMessageSink, DomainPeerSink>();
+        services.AddHostedService<SitePeerStartupService>();
+        services.AddHostedService<OutboxSender>();
+        return builder;
+    }
+}

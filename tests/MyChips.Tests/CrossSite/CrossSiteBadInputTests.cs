@@ -1,0 +1,118 @@
+using System.Text.Json.Nodes;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using MyChips.Data.Crypto;
+using MyChips.Data.Domain;
+using MyChips.Peer.Transport;
+using MyChips.Tests.Api;
+using MyChips.Tests.Infrastructure;
+using MyChips.Tests.Peer;
+
+namespace MyChips.Tests.CrossSite;
+
+/// <summary>
+/// Bad input from peers reaching site A over real Noise connections: another agent posing as the partner, a spoofed
+/// <c>from.agent</c>, a chit with a bad signature, a message for an unknown tally, a duplicate message id, a ticket
+/// with a token A never issued. Each is
+/// refused or ignored with a logged reason, site A's database is unchanged, and A keeps serving.
+/// </summary>
+[Collection(CrossSiteCollection.Name)]
+public sealed class CrossSiteBadInputTests(PostgresServer server)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Spoofed_senders_bad_signatures_unknown_tallies_duplicate_ids_and_unknown_tickets_change_nothing_and_are_logged_with_a_reason()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "ba");
+        await using var siteB = await PeerSite.StartAsync(server, "bb");
+        using var alice = await siteA.AddUserAsync("alice");
+        using var bob = await siteB.AddUserAsync("bob");
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
+        await bob.PostAsync($"/api/tallies/{tally}/pay", bob.Payment(tally, "foil", 500));
+        await alice.PostAsync($"/api/tallies/{tally}/pay", alice.Payment(tally, "stock", 200));
+        await CrossSiteTally.ConvergedAsync(siteA.Database, siteB.Database, tally, 2, Timeout);
+
+        // Site B goes away; its agent key now sits in a bare transport node (a compromised or buggy partner agent).
+        byte[] bSeed;
+        await using (var b = await siteB.OpenAsync())
+            bSeed = await b.ExecuteScalarAsync<byte[]>("SELECT seed FROM mychips.agent_keys") ?? throw new InvalidOperationException("no agent key");
+        await siteB.StopAsync();
+        await using var partner = await PeerNode.StartAsync(bSeed);
+        await using var mallory = await PeerNode.StartAsync();
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        var to = new PeerAddress(aAgent, "127.0.0.1", siteA.PeerPort);
+        JsonObject Good(string id, Guid? onTally = null, UserSigningKey? signer = null, Guid? chit = null)
+        {
+            var core = ChitJson.Core(onTally ?? tally, "foil", "tran", chit ?? Guid.NewGuid(), ChipTimestamp.Truncate(DateTimeOffset.UtcNow), 700, null, "x-site");
+            var wire = (JsonObject)core.DeepClone();
+            wire["sign"] = Base64Url.Encode((signer ?? bob.Key).Sign(ChitJson.SignedBytes(core)));
+            wire["chain"] = new JsonObject { ["cmd"] = "new", ["index"] = 3, ["hash"] = "AAAA", ["conf"] = 2 };
+            return new JsonObject
+            {
+                ["target"] = "chit", ["action"] = "good", ["id"] = id, ["object"] = wire,
+                ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent, ["host"] = "127.0.0.1", ["port"] = siteA.PeerPort },
+                ["from"] = new JsonObject { ["cuid"] = "bob" },
+            };
+        }
+
+        var before = await siteA.SnapshotAsync();
+        async Task RefusedAsync(PeerNode sender, JsonObject message, string reason)
+        {
+            var count = siteA.Refusals.Count;
+            await sender.Manager.SendAsync(to, message);
+            await Wait.UntilAsync(() => siteA.Refusals.Count > count, Timeout, $"site A refuses a message ({reason})");
+            Assert.Contains(reason, siteA.Refusals.Recent[^1].Reason);
+            Assert.Equal(before, await siteA.SnapshotAsync());
+        }
+
+        // Another agent, properly authenticated as itself, claims to be bob: not the partner recorded on the tally.
+        await RefusedAsync(mallory, Good("m-1"), "is not the partner recorded on tally");
+        // The partner's agent with a chit bob did not sign.
+        using (var forger = UserSigningKey.Generate(UserKeyCurve.P256))
+            await RefusedAsync(partner, Good("b-1", signer: forger), "bad_signature");
+        // The partner's agent with a chit for a tally A does not have.
+        await RefusedAsync(partner, Good("b-2", onTally: Guid.NewGuid()), "unknown tally");
+
+        // from.agent that is not the agent the connection authenticated (the transport refuses this before the sink;
+        // the sink checks it again, as the domain's own rule).
+        var spoofed = Good("m-2");
+        spoofed["from"]!["agent"] = partner.AgentId;
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.AgentId, spoofed, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Contains("is not the authenticated peer", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+
+        // A valid chit is applied once; the same message id again changes nothing (and is answered with a receipt again).
+        var valid = Good("b-3");
+        int Receipts() => partner.Sink.Deliveries.Count(d => (string?)d.Message["target"] == "receipt" && (string?)d.Message["id"] == "b-3");
+        await partner.Manager.SendAsync(to, (JsonObject)valid.DeepClone());
+        await Wait.UntilAsync(() => Receipts() == 1, Timeout, "site A receipts the valid chit");
+        var applied = await siteA.SnapshotAsync();
+        Assert.NotEqual(before, applied);
+        Assert.Equal(3, (await siteA.HalfAsync(tally))!.Good);
+        await partner.Manager.SendAsync(to, (JsonObject)valid.DeepClone());
+        await Wait.UntilAsync(() => Receipts() == 2, Timeout, "site A receipts the duplicate too");
+        Assert.Equal(applied, await siteA.SnapshotAsync());
+        Assert.Equal(3, (await siteA.HalfAsync(tally))!.Good);
+        Assert.Equal(4, siteA.Refusals.Count);
+
+        // First contact (IK) with an invitation token A never issued: refused before A answers the handshake.
+        await using var stranger = await PeerNode.StartAsync(); // no connection to A yet: the ticket opens one with IK
+        var refusedBefore = siteA.Refusals.Count;
+        _ = stranger.Manager.SendAsync(to, new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "ticket", ["id"] = "m-3",
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent, ["host"] = "127.0.0.1", ["port"] = siteA.PeerPort },
+            ["from"] = new JsonObject { ["cuid"] = "mal" },
+            ["ticket"] = new JsonObject { ["token"] = "0123456789abcdef0123456789abcdef", ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "mal", ["agent"] = stranger.AgentId } } },
+        });
+        await Wait.UntilAsync(() => siteA.Refusals.Count > refusedBefore, Timeout, "site A refuses the unknown invitation token");
+        Assert.Equal("ticket", siteA.Refusals.Recent[(int)refusedBefore].What);
+        Assert.Contains("invitation token", siteA.Refusals.Recent[(int)refusedBefore].Reason);
+        Assert.Equal(applied, await siteA.SnapshotAsync());
+
+        // Still serving everyone else.
+        await alice.GetAsync($"/api/tallies/{tally}");
+    }
+}
