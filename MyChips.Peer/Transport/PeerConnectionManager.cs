@@ -121,7 +121,9 @@ public sealed class PeerConnectionManager : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(transport);
         PeerHandshakeResult handshake;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed, _shutdown.Token))
+        // Not linked to connectionClosed: a peer that sends its frames and half-closes must still have them read and
+        // judged (and a refusal logged); a vanished peer ends the reads by itself.
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token))
         {
             timeout.CancelAfter(_options.ConnectTimeout);
             try
@@ -137,7 +139,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
 
                 return;
             }
-            catch (OperationCanceledException) when (!connectionClosed.IsCancellationRequested && !_shutdown.IsCancellationRequested)
+            catch (OperationCanceledException) when (!_shutdown.IsCancellationRequested)
             {
                 _logger.LogWarning("Peer connection from {Remote} refused ({Reason}): no complete handshake within {Timeout}", remoteEndPoint, PeerCloseReason.HandshakeTimeout, _options.ConnectTimeout);
                 return;
