@@ -188,8 +188,11 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
         }
     }
 
+    // The version row and the migration rows are read in one snapshot: read apart, a leader's commit between the two
+    // reads gives a state that never existed (all migrations applied, version still old).
     private async Task<SchemaSnapshot> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
         if (!await MetaExistsAsync(connection, cancellationToken).ConfigureAwait(false))
         {
             return new SchemaSnapshot(SchemaState.Empty, [], code);
@@ -197,12 +200,13 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
 
         var state = await connection.QuerySingleAsync<SchemaState>(new CommandDefinition(
             "SELECT version, min_code_version AS MinCodeVersion, phase, leader, epoch, updated_at AS UpdatedAt FROM mychips_meta.schema_state",
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
+            transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var applied = await connection.QueryAsync<AppliedMigration>(new CommandDefinition(
             """
             SELECT number, name, sha256, mode, applied_at AS AppliedAt, duration_ms AS DurationMs, applied_by AS AppliedBy
               FROM mychips_meta.migrations ORDER BY number
-            """, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            """, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new SchemaSnapshot(state, applied.AsList(), code);
     }
 
