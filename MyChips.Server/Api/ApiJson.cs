@@ -37,12 +37,31 @@ internal static class ApiJson
                 throw new DomainException("body_too_large", $"The request body exceeds {MaxBodyBytes} bytes.", 413);
             if (limited.Length == 0)
                 throw new DomainException("malformed_json", "The request body is empty; a JSON object is expected.");
-            return JsonSerializer.Deserialize<T>(limited.GetBuffer().AsSpan(0, (int)limited.Length), Options)
+            var utf8 = limited.GetBuffer().AsSpan(0, (int)limited.Length);
+            RefuseNulCharacters(utf8);
+            return JsonSerializer.Deserialize<T>(utf8, Options)
                 ?? throw new DomainException("malformed_json", "A JSON object is expected, not null.");
         }
         catch (JsonException e)
         {
             throw Classify(e);
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL can store no U+0000 in <c>text</c> or <c>jsonb</c>: a string or member name holding one (only
+    /// possible as the escape <c>\u0000</c>) is refused here, before it reaches a statement and fails as a 500.
+    /// </summary>
+    private static void RefuseNulCharacters(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        while (reader.Read())
+        {
+            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped
+                && reader.GetString()!.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new DomainException("invalid_field", "Text may not contain the NUL character (\\u0000).");
+            }
         }
     }
 

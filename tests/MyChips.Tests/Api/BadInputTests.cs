@@ -133,6 +133,28 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Nul_characters_in_text_are_refused_with_invalid_field()
+    {
+        // PostgreSQL stores no U+0000 in text or jsonb: these used to fail inside the transaction as a 500.
+        const string nul = "a\\u0000b";
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", $"{{\"type\":\"stock\",\"memo\":\"{nul}\"}}", HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", $"{{\"type\":\"stock\",\"holdTerms\":{{\"x\":\"{nul}\"}}}}", HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", $"{{\"type\":\"stock\",\"holdTerms\":{{\"{nul}\":1}}}}", HttpStatusCode.BadRequest, "invalid_field");
+        var draft = (string)(await _adam.PostAsync("/api/tallies", new { type = "stock" }))["uuid"]!;
+        await RefusedAsync(_adam, HttpMethod.Patch, $"/api/tallies/{draft}", $"{{\"memo\":\"{nul}\"}}", HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_bob, HttpMethod.Post, $"/api/tallies/{_tally}/invoice", $"{{\"uuid\":\"{Guid.NewGuid()}\",\"units\":5,\"memo\":\"{nul}\"}}",
+            HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_bob, HttpMethod.Post, $"/api/tallies/{_tally}/invoice", $"{{\"uuid\":\"{Guid.NewGuid()}\",\"units\":5,\"ref\":{{\"k\":\"{nul}\"}}}}",
+            HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_carol, HttpMethod.Post, "/api/invitations/redeem",
+            $"{{\"token\":\"{nul}\",\"chad\":{{\"cuid\":\"adam\",\"agent\":\"{await AgentIdAsync()}\"}}}}", HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/login/challenge", $"{{\"user\":\"{nul}\"}}", HttpStatusCode.BadRequest, "invalid_field");
+        // An escaped backslash followed by "u0000" is ordinary text.
+        var memo = await _adam.OkAsync(HttpMethod.Patch, $"/api/tallies/{draft}", "{\"memo\":\"a\\\\u0000b\"}");
+        Assert.Equal("a\\u0000b", (string?)memo["memo"]);
+    }
+
+    [Fact]
     public async Task Unknown_and_foreign_ids_are_not_found()
     {
         await RefusedAsync(_adam, HttpMethod.Get, $"/api/tallies/{Guid.NewGuid()}", null, HttpStatusCode.NotFound, "tally_not_found");
