@@ -155,6 +155,31 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Redeeming_with_a_chad_the_site_cannot_route_to_is_refused_with_invalid_field()
+    {
+        // Each used to reach the agents check constraints inside the transaction and answer 500.
+        var agent = new string('A', 43);
+        foreach (var chad in new[]
+        {
+            new JsonObject { ["cuid"] = "adam", ["agent"] = "x" },
+            new JsonObject { ["cuid"] = "adam", ["agent"] = new string('A', 44) },
+            new JsonObject { ["cuid"] = "adam", ["agent"] = new string('+', 43) },
+            new JsonObject { ["cuid"] = "adam", ["agent"] = agent, ["port"] = -1 },
+            new JsonObject { ["cuid"] = "adam", ["agent"] = agent, ["port"] = 0 },
+            new JsonObject { ["cuid"] = "adam", ["agent"] = agent, ["port"] = 65536 },
+            new JsonObject { ["cuid"] = "adam", ["agent"] = agent, ["host"] = "" },
+            new JsonObject { ["cuid"] = "adam", ["agent"] = agent, ["host"] = new string('h', 254) },
+            new JsonObject { ["cuid"] = "", ["agent"] = agent },
+            new JsonObject { ["cuid"] = "no spaces", ["agent"] = agent },
+            new JsonObject { ["cuid"] = new string('c', 65), ["agent"] = agent },
+        })
+        {
+            await RefusedAsync(_carol, HttpMethod.Post, "/api/invitations/redeem", new JsonObject { ["token"] = SecretToken(), ["chad"] = chad }.ToJsonString(),
+                HttpStatusCode.BadRequest, "invalid_field");
+        }
+    }
+
+    [Fact]
     public async Task Unknown_and_foreign_ids_are_not_found()
     {
         await RefusedAsync(_adam, HttpMethod.Get, $"/api/tallies/{Guid.NewGuid()}", null, HttpStatusCode.NotFound, "tally_not_found");
