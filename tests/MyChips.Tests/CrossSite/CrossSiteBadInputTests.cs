@@ -115,4 +115,37 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         // Still serving everyone else.
         await alice.GetAsync($"/api/tallies/{tally}");
     }
+
+    [Fact]
+    public async Task A_signed_message_the_database_cannot_store_is_refused_for_good_not_retried()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "na");
+        await using var siteB = await PeerSite.StartAsync(server, "nb");
+        using var alice = await siteA.AddUserAsync("alice");
+        using var bob = await siteB.AddUserAsync("bob");
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        var bAgent = (await siteB.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // bob really signed this chit, but its memo holds U+0000, which PostgreSQL cannot store: retrying cannot help,
+        // so it is refused (and a receipt tells the sender to stop) instead of escaping the sink on every re-send.
+        var core = ChitJson.Core(tally, "foil", "tran", Guid.NewGuid(), ChipTimestamp.Truncate(DateTimeOffset.UtcNow), 700, null, "a\0b");
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = Base64Url.Encode(bob.Key.Sign(ChitJson.SignedBytes(core)));
+        wire["chain"] = new JsonObject { ["cmd"] = "new", ["index"] = 1, ["hash"] = "AAAA", ["conf"] = 0 };
+        var message = new JsonObject
+        {
+            ["target"] = "chit", ["action"] = "good", ["id"] = "nul-1", ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+            ["from"] = new JsonObject { ["cuid"] = "bob", ["agent"] = bAgent },
+        };
+        var refused = siteA.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(bAgent, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, siteA.Refusals.Count);
+        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync($"/api/tallies/{tally}");
+    }
 }
