@@ -79,7 +79,8 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         var half = halves.FirstOrDefault(h => h.Type == side);
         if (half is not null && half.State is not ("void" or "H.offer" or "P.offer"))
             return None;
-        var partnerChad = Chad.FromJson(obj[partnerSide]?["cert"]?["chad"])!;
+        var partnerChad = Chad.FromJson(obj[partnerSide]?["cert"]?["chad"])
+            ?? throw new DomainException("malformed_message", "The partner's certificate of the tally has no chad.");
         if (half is null)
         {
             var userId = await tx.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
