@@ -184,4 +184,39 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync("/api/tallies");
     }
+
+    [Fact]
+    public async Task A_first_offer_naming_another_agents_user_as_the_offerer_is_refused()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "sa");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var mallory = AgentKey.Generate();
+        using var victimAgent = AgentKey.Generate();
+        using var key = UserSigningKey.Generate(UserKeyCurve.P256);
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // Mallory's agent signs an offer with a key of its own but names bob at another agent as the offering partner.
+        var core = new JsonObject
+        {
+            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z", ["memo"] = null, ["agree"] = new JsonObject(),
+            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
+            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk(), ["chad"] = new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id } } },
+        };
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
+        var message = new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "offer", ["id"] = "spoof-1", ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
+        };
+        var refused = siteA.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, siteA.Refusals.Count);
+        Assert.Contains("is not the sender", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        Assert.Empty(await alice.ListAsync("/api/tallies"));
+    }
 }
