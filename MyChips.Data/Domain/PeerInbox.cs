@@ -49,11 +49,12 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
 
     // A member of the wrong JSON kind (a string where a number belongs) surfaces as a System.Text.Json conversion error;
     // a value PostgreSQL cannot store (U+0000 in text or jsonb, a number out of range: class 22) or that breaks a check
-    // constraint (23514) surfaces from the statement. Either way the message is bad, not the site, and the same message
-    // fails the same way every time, so it is refused rather than retried.
+    // or not-null constraint (23514; 23502, a member the message lacks) surfaces from the statement. Either way the
+    // message is bad, not the site, and fails the same way every time, so it is refused rather than retried.
     private static bool IsMalformed(Exception e) =>
         e is FormatException or System.Text.Json.JsonException || (e is InvalidOperationException && e.Source == "System.Text.Json")
-        || e is Npgsql.PostgresException { SqlState: var state } && (state.StartsWith("22", StringComparison.Ordinal) || state == Npgsql.PostgresErrorCodes.CheckViolation);
+        || e is Npgsql.PostgresException { SqlState: var state } && (state.StartsWith("22", StringComparison.Ordinal)
+            || state is Npgsql.PostgresErrorCodes.CheckViolation or Npgsql.PostgresErrorCodes.NotNullViolation);
 
     /// <summary>
     /// Whether an IK first contact carries an invitation we issued that can still be redeemed, or is the re-send of a

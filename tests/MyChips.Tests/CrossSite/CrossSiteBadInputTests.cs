@@ -219,4 +219,38 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
     }
+
+    [Fact]
+    public async Task A_signed_first_offer_missing_a_required_member_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "ma");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var mallory = AgentKey.Generate();
+        using var key = UserSigningKey.Generate(UserKeyCurve.P256);
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // No "agree": the insert breaks a not-null constraint (23502), which used to escape the sink unanswered.
+        var core = new JsonObject
+        {
+            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z",
+            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
+            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk(), ["chad"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id } } },
+        };
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
+        var message = new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "offer", ["id"] = "noagree-1", ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
+        };
+        var refused = siteA.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, siteA.Refusals.Count);
+        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        Assert.Empty(await alice.ListAsync("/api/tallies"));
+    }
 }
