@@ -67,6 +67,9 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
         if (message is null || token is null || token.Length > 200 || message.Target != "tally" || message.Action != "ticket")
             return false;
         var id = json[IdMember] is JsonValue v && v.TryGetValue<string>(out var i) ? i : null;
+        // Unauthenticated input: text PostgreSQL cannot take (U+0000) would fail the lookup and throw out of the handshake.
+        if (message.To.Cuid.Contains('\0', StringComparison.Ordinal) || id?.Contains('\0', StringComparison.Ordinal) == true)
+            return false;
         await using var connection = await transactions.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             """

@@ -253,4 +253,34 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
     }
+
+    [Fact]
+    public async Task A_first_contact_ticket_with_text_the_database_cannot_take_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "ta");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var stranger = AgentKey.Generate();
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // Unauthenticated first contact: U+0000 in to.cuid or the message id used to fail the lookup (22021) and throw out
+        // of the handshake instead of refusing the ticket.
+        foreach (var (cuid, id) in new[] { ("ali\0ce", "t-1"), ("alice", "t\0-2") })
+        {
+            var ticket = new JsonObject
+            {
+                ["target"] = "tally", ["action"] = "ticket", ["id"] = id,
+                ["to"] = new JsonObject { ["cuid"] = cuid, ["agent"] = aAgent },
+                ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = stranger.Id },
+                ["ticket"] = new JsonObject { ["token"] = "0123456789abcdef0123456789abcdef", ["cert"] = new JsonObject() },
+            };
+            var refused = siteA.Refusals.Count;
+            Assert.False(await sink.AcceptTicketAsync(new PeerTicketRequest(stranger.Id, ticket, PeerTransportMode.Noise, null), CancellationToken.None));
+            Assert.Equal(refused + 1, siteA.Refusals.Count);
+        }
+
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync("/api/tallies");
+    }
 }
