@@ -50,18 +50,30 @@ internal static class ApiJson
 
     /// <summary>
     /// PostgreSQL can store no U+0000 in <c>text</c> or <c>jsonb</c>: a string or member name holding one (only
-    /// possible as the escape <c>\u0000</c>) is refused here, before it reaches a statement and fails as a 500.
+    /// possible as the escape <c>\u0000</c>) is refused here, before it reaches a statement and fails as a 500; so is a
+    /// lone surrogate escape, which cannot be read as a string at all (in a member name of a JsonObject it used to throw
+    /// later, as a 500).
     /// </summary>
     private static void RefuseNulCharacters(ReadOnlySpan<byte> utf8)
     {
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         while (reader.Read())
         {
-            if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped
-                && reader.GetString()!.Contains('\0', StringComparison.Ordinal))
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped)
+                continue;
+            string text;
+            try
             {
-                throw new DomainException("invalid_field", "Text may not contain the NUL character (\\u0000).");
+                text = reader.GetString()!;
             }
+            catch (InvalidOperationException)
+            {
+                // A lone surrogate escape (\ud800): not Unicode text, and not storable either.
+                throw new DomainException("invalid_field", "Text must be valid Unicode: an escape names a lone surrogate.");
+            }
+
+            if (text.Contains('\0', StringComparison.Ordinal))
+                throw new DomainException("invalid_field", "Text may not contain the NUL character (\\u0000).");
         }
     }
 

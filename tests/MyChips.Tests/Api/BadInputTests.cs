@@ -155,6 +155,18 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lone_surrogate_escapes_are_refused_with_invalid_field()
+    {
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10)).ToJsonString();
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment.Replace("\"memo\":null", "\"memo\":\"\\ud800\"", StringComparison.Ordinal),
+            HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment.Replace("\"ref\":null", "\"ref\":{\"\\udc00\":1}", StringComparison.Ordinal),
+            HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", "{\"type\":\"stock\",\"holdTerms\":{\"\\ud800\":1}}", HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", "{\"type\":\"stock\",\"memo\":\"\\ud800\"}", HttpStatusCode.BadRequest, "invalid_field");
+    }
+
+    [Fact]
     public async Task Redeeming_with_a_chad_the_site_cannot_route_to_is_refused_with_invalid_field()
     {
         // Each used to reach the agents check constraints inside the transaction and answer 500.
