@@ -31,10 +31,18 @@ internal static class ApiJson
             throw new DomainException("unsupported_media_type", "Send application/json.", 415);
         try
         {
+            // Stop as soon as the cap is passed: a chunked body has no Content-Length, and copying it whole first would
+            // buffer up to Kestrel's 30 MB limit per request before refusing it.
             using var limited = new MemoryStream();
-            await request.Body.CopyToAsync(limited, cancellationToken).ConfigureAwait(false);
-            if (limited.Length > MaxBodyBytes)
-                throw new DomainException("body_too_large", $"The request body exceeds {MaxBodyBytes} bytes.", 413);
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                limited.Write(buffer, 0, read);
+                if (limited.Length > MaxBodyBytes)
+                    throw new DomainException("body_too_large", $"The request body exceeds {MaxBodyBytes} bytes.", 413);
+            }
+
             if (limited.Length == 0)
                 throw new DomainException("malformed_json", "The request body is empty; a JSON object is expected.");
             var utf8 = limited.GetBuffer().AsSpan(0, (int)limited.Length);

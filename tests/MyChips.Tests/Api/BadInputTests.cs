@@ -183,6 +183,20 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_chunked_body_over_the_cap_is_refused_with_body_too_large()
+    {
+        var before = await SnapshotAsync();
+        var body = System.Text.Encoding.UTF8.GetBytes("{\"type\":\"stock\",\"memo\":\"" + new string('x', 200_000) + "\"}");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/tallies") { Content = new StreamContent(new MemoryStream(body)) };
+        request.Content.Headers.ContentType = new("application/json");
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await _adam.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("body_too_large", (string?)(await ApiUser.ReadAsync(response))["error"]?["code"]);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Fact]
     public async Task Redeeming_with_a_chad_the_site_cannot_route_to_is_refused_with_invalid_field()
     {
         // Each used to reach the agents check constraints inside the transaction and answer 500.
