@@ -283,4 +283,28 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync("/api/tallies");
     }
+
+    [Fact]
+    public async Task A_message_with_a_lone_surrogate_escape_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "la");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var peer = AgentKey.Generate();
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // Parsed as the transport parses frames: a string holding the escape \ud800 cannot be read as a .NET string.
+        foreach (var (target, cuid) in new[] { ("\\ud800", "alice"), ("chit", "ali\\udc00ce") })
+        {
+            var message = System.Text.Json.Nodes.JsonNode.Parse(
+                $"{{\"target\":\"{target}\",\"action\":\"good\",\"id\":\"s-1\",\"to\":{{\"cuid\":\"{cuid}\",\"agent\":\"{aAgent}\"}},\"from\":{{\"cuid\":\"p\",\"agent\":\"{peer.Id}\"}}}}")!.AsObject();
+            var refused = siteA.Refusals.Count;
+            Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(peer.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
+            Assert.Equal(refused + 1, siteA.Refusals.Count);
+        }
+
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync("/api/tallies");
+    }
 }
