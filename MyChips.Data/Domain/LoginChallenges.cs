@@ -23,9 +23,14 @@ public sealed class LoginChallenges(SiteTransactions transactions, SiteAgents ag
             SELECT user_id, 'challenge', @hash, now() + @life FROM mychips.users WHERE cuid = @cuid AND agent = @agent AND sign_pub IS NOT NULL
             RETURNING expires_at
             """, new { cuid, agent = agent.Id, hash = SecretToken.Hash(nonce), life }, transaction, cancellationToken: cancellationToken)), cancellationToken).ConfigureAwait(false);
-        var at = expires is { } e ? new DateTimeOffset(DateTime.SpecifyKind(e, DateTimeKind.Utc)) : DateTimeOffset.UtcNow + life;
+        // The stand-in expiry for an unknown user has PostgreSQL's precision (microseconds), like a real one: with .NET's
+        // seven fraction digits the answer would tell who has an account after all.
+        var at = expires is { } e ? new DateTimeOffset(DateTime.SpecifyKind(e, DateTimeKind.Utc)) : TruncateToMicroseconds(DateTimeOffset.UtcNow + life);
         return new LoginChallenge(cuid, nonce, at);
     }
+
+    private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset value) =>
+        new(value.UtcTicks - (value.UtcTicks % (TimeSpan.TicksPerMillisecond / 1000)), TimeSpan.Zero);
 
     /// <summary>Checks the signature over <see cref="LoginChallenge.SignedBytes"/>, consumes the nonce, opens a session.</summary>
     public async Task<SessionToken> CompleteAsync(string cuid, string nonce, string signature, CancellationToken cancellationToken)

@@ -17,12 +17,22 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
     /// <param name="peerAgent">The agent the transport authenticated on the connection.</param>
     public async Task<PeerInboxResult> ReceiveAsync(string peerAgent, JsonObject json, CancellationToken cancellationToken)
     {
-        var message = PeerMessage.FromJson(json);
+        PeerMessage? message;
+        try
+        {
+            message = PeerMessage.FromJson(json);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A lone surrogate escape (\ud800) in a member the envelope reads as text.
+            return PeerInboxResult.Rejected($"malformed envelope: {e.Message}");
+        }
+
         if (message is null)
             return PeerInboxResult.Rejected("malformed envelope: target, action, to and from are required");
         if (message.From.Agent != peerAgent)
             return PeerInboxResult.Rejected($"from.agent {message.From.Agent} is not the authenticated peer {peerAgent}");
-        var id = json[IdMember] is JsonValue v && v.TryGetValue<string>(out var s) && s.Length is > 0 and <= 200 ? s : null;
+        var id = TextOf(json[IdMember]) is { Length: > 0 and <= 200 } s ? s : null;
         try
         {
             return await runner.RunAsync(async tx =>
@@ -47,10 +57,27 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
         }
     }
 
-    // A member of the wrong JSON kind (a string where a number belongs) surfaces as a System.Text.Json conversion error:
-    // the message is bad, not the site, so it is refused rather than retried.
+    // A member of the wrong JSON kind (a string where a number belongs) surfaces as a System.Text.Json conversion error;
+    // a value PostgreSQL cannot store (U+0000 in text or jsonb, a number out of range: class 22) or that breaks a check
+    // or not-null constraint (23514; 23502, a member the message lacks) surfaces from the statement. Either way the
+    // message is bad, not the site, and fails the same way every time, so it is refused rather than retried.
     private static bool IsMalformed(Exception e) =>
-        e is FormatException or System.Text.Json.JsonException || (e is InvalidOperationException && e.Source == "System.Text.Json");
+        e is FormatException or System.Text.Json.JsonException || (e is InvalidOperationException && e.Source == "System.Text.Json")
+        || e is Npgsql.PostgresException { SqlState: var state } && (state.StartsWith("22", StringComparison.Ordinal)
+            || state is Npgsql.PostgresErrorCodes.CheckViolation or Npgsql.PostgresErrorCodes.NotNullViolation);
+
+    // A string member, or null; also null for a lone surrogate escape, which cannot be read as a string.
+    private static string? TextOf(JsonNode? node)
+    {
+        try
+        {
+            return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// Whether an IK first contact carries an invitation we issued that can still be redeemed, or is the re-send of a
@@ -58,11 +85,24 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
     /// </summary>
     public async Task<bool> TicketAcceptableAsync(string peerAgent, JsonObject json, CancellationToken cancellationToken)
     {
-        var message = PeerMessage.FromJson(json);
-        var token = message?.Ticket?["token"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : null;
+        PeerMessage? message;
+        string? token;
+        try
+        {
+            message = PeerMessage.FromJson(json);
+            token = message?.Ticket?["token"] is JsonValue t && t.TryGetValue<string>(out var s) ? s : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return false; // a lone surrogate escape (\ud800) in a member read as text
+        }
+
         if (message is null || token is null || token.Length > 200 || message.Target != "tally" || message.Action != "ticket")
             return false;
-        var id = json[IdMember] is JsonValue v && v.TryGetValue<string>(out var i) ? i : null;
+        var id = TextOf(json[IdMember]);
+        // Unauthenticated input: text PostgreSQL cannot take (U+0000) would fail the lookup and throw out of the handshake.
+        if (message.To.Cuid.Contains('\0', StringComparison.Ordinal) || id?.Contains('\0', StringComparison.Ordinal) == true)
+            return false;
         await using var connection = await transactions.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             """

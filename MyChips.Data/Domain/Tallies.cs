@@ -94,6 +94,7 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
     {
         if (string.IsNullOrEmpty(token) || token.Length > 200)
             throw DomainErrors.InvalidInvitation();
+        inviter.EnsureValid("chad");
         return runner.RunAsync(async tx =>
         {
             var account = await Users.ReadAsync(tx.Connection, tx.Transaction, "user_id = @id", new { id = user.UserId }, tx.CancellationToken).ConfigureAwait(false);

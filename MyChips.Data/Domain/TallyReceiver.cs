@@ -79,7 +79,12 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         var half = halves.FirstOrDefault(h => h.Type == side);
         if (half is not null && half.State is not ("void" or "H.offer" or "P.offer"))
             return None;
-        var partnerChad = Chad.FromJson(obj[partnerSide]?["cert"]?["chad"])!;
+        var partnerChad = Chad.FromJson(obj[partnerSide]?["cert"]?["chad"])
+            ?? throw new DomainException("malformed_message", "The partner's certificate of the tally has no chad.");
+        // A first offer is exempt from the envelope's partner check (there is no record yet), so bind it here: the
+        // offering partner is the sender, or any agent could present an offer in another user's name.
+        if (!partnerChad.SameUser(message.From))
+            throw new DomainException("peer_message_refused", $"the offer's partner {partnerChad.Cuid}@{partnerChad.Agent} is not the sender {message.From.Cuid}@{message.From.Agent}", 400);
         if (half is null)
         {
             var userId = await tx.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(

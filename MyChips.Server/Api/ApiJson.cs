@@ -31,18 +31,57 @@ internal static class ApiJson
             throw new DomainException("unsupported_media_type", "Send application/json.", 415);
         try
         {
+            // Stop as soon as the cap is passed: a chunked body has no Content-Length, and copying it whole first would
+            // buffer up to Kestrel's 30 MB limit per request before refusing it.
             using var limited = new MemoryStream();
-            await request.Body.CopyToAsync(limited, cancellationToken).ConfigureAwait(false);
-            if (limited.Length > MaxBodyBytes)
-                throw new DomainException("body_too_large", $"The request body exceeds {MaxBodyBytes} bytes.", 413);
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                limited.Write(buffer, 0, read);
+                if (limited.Length > MaxBodyBytes)
+                    throw new DomainException("body_too_large", $"The request body exceeds {MaxBodyBytes} bytes.", 413);
+            }
+
             if (limited.Length == 0)
                 throw new DomainException("malformed_json", "The request body is empty; a JSON object is expected.");
-            return JsonSerializer.Deserialize<T>(limited.GetBuffer().AsSpan(0, (int)limited.Length), Options)
+            var utf8 = limited.GetBuffer().AsSpan(0, (int)limited.Length);
+            RefuseNulCharacters(utf8);
+            return JsonSerializer.Deserialize<T>(utf8, Options)
                 ?? throw new DomainException("malformed_json", "A JSON object is expected, not null.");
         }
         catch (JsonException e)
         {
             throw Classify(e);
+        }
+    }
+
+    /// <summary>
+    /// PostgreSQL can store no U+0000 in <c>text</c> or <c>jsonb</c>: a string or member name holding one (only
+    /// possible as the escape <c>\u0000</c>) is refused here, before it reaches a statement and fails as a 500; so is a
+    /// lone surrogate escape, which cannot be read as a string at all (in a member name of a JsonObject it used to throw
+    /// later, as a 500).
+    /// </summary>
+    private static void RefuseNulCharacters(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped)
+                continue;
+            string text;
+            try
+            {
+                text = reader.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                // A lone surrogate escape (\ud800): not Unicode text, and not storable either.
+                throw new DomainException("invalid_field", "Text must be valid Unicode: an escape names a lone surrogate.");
+            }
+
+            if (text.Contains('\0', StringComparison.Ordinal))
+                throw new DomainException("invalid_field", "Text may not contain the NUL character (\\u0000).");
         }
     }
 

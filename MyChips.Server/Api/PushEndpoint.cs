@@ -14,6 +14,7 @@ internal static class PushEndpoint
 {
     private const int BatchSize = 200;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromDays(49);
 
     public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource) =>
     {
@@ -24,7 +25,10 @@ internal static class PushEndpoint
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var signal = hub.Subscribe(user.UserId);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        lifetime.CancelAfter(user.SessionExpires - DateTimeOffset.UtcNow);
+        // CancelAfter refuses a negative delay (the database's clock may call a session valid that ours calls expired)
+        // and one past about 49.7 days (a long SessionLifetime): clamp, or it throws after the upgrade.
+        var remaining = user.SessionExpires - DateTimeOffset.UtcNow;
+        lifetime.CancelAfter(remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining < MaxDelay ? remaining : MaxDelay);
         try
         {
             var last = since ?? await LatestAsync(dataSource, user.UserId, lifetime.Token);

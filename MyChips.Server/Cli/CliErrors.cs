@@ -37,11 +37,25 @@ internal static class CliErrors
         {
             return Report("database_unreachable", $"Cannot reach the site database: {e.Message}", Failure);
         }
+        catch (PostgresException e) when (RefusesConnection(e.SqlState))
+        {
+            // The server answered but will not serve us: wrong password or role (28), no such database (3D000), too
+            // many connections (53300), starting up or shutting down (57P03, 08). The message names no password.
+            return Report("database_unreachable", $"The site database refused the connection: {e.SqlState}: {e.MessageText}", Failure);
+        }
+        catch (PostgresException e)
+        {
+            return Report("database_error", $"The site database reported an error: {e.SqlState}: {e.MessageText}", Failure);
+        }
         catch (ArgumentException e) when (e.Source == "Npgsql")
         {
             return Report(ConfigurationException.Code, $"The connection string is invalid: {e.Message}", BadConfiguration);
         }
     }
+
+    private static bool RefusesConnection(string state) =>
+        state.StartsWith("28", StringComparison.Ordinal) || state.StartsWith("08", StringComparison.Ordinal)
+        || state is PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.TooManyConnections or PostgresErrorCodes.CannotConnectNow;
 
     private static int Report(string code, string message, int exitCode)
     {

@@ -92,12 +92,22 @@ internal sealed class DomainPeerSink(
                 (t, state) => ((ILogger)state!).LogInformation("Receipt to {Peer} not sent: {Message}", peer, t.Exception?.GetBaseException().Message),
                 logger, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
-        catch (PeerSendException e)
+        catch (Exception e) when (e is PeerSendException or System.Text.Json.JsonException)
         {
+            // JsonException: the receipt echoes members of the received message that cannot be written (\ud800).
             logger.LogInformation("Receipt to {Peer} not sent: {Message}", peer, e.Message);
         }
     }
 
-    private static string? Text(JsonObject json, string name) =>
-        json[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    private static string? Text(JsonObject json, string name)
+    {
+        try
+        {
+            return json[name] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // a lone surrogate escape (\ud800): not text; the inbox refuses the message
+        }
+    }
 }

@@ -26,13 +26,16 @@ public sealed class ApiSite : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public static async Task<ApiSite> StartAsync(PostgresServer server, string prefix) =>
-        await StartAsync(await server.CreateDatabaseAsync(prefix));
+    public static async Task<ApiSite> StartAsync(PostgresServer server, string prefix, IReadOnlyDictionary<string, string?>? settings = null) =>
+        await StartAsync(await server.CreateDatabaseAsync(prefix), settings);
 
     /// <summary>A site over an existing database (e.g. one the CLI prepared).</summary>
-    public static async Task<ApiSite> StartAsync(string connectionString)
+    public static async Task<ApiSite> StartAsync(string connectionString, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var app = SiteHost.Build(SiteHost.CreateBuilder(new Dictionary<string, string?> { ["Web:Url"] = "http://127.0.0.1:0", ["Peer:Endpoint"] = "127.0.0.1:0" }, connectionString));
+        var flags = new Dictionary<string, string?> { ["Web:Url"] = "http://127.0.0.1:0", ["Peer:Endpoint"] = "127.0.0.1:0" };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            flags[key] = value;
+        var app = SiteHost.Build(SiteHost.CreateBuilder(flags, connectionString));
         await app.StartAsync();
         var address = new Uri(app.BoundAddresses().First());
         using var http = new HttpClient { BaseAddress = address };

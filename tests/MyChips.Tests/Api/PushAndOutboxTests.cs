@@ -52,6 +52,19 @@ public sealed class PushAndOutboxTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_socket_opens_whatever_the_session_lifetime()
+    {
+        // The socket closes when the session expires; a lifetime past CancelAfter's limit (about 49.7 days) used to throw
+        // after the upgrade, aborting the socket before its hello.
+        await using var site = await ApiSite.StartAsync(server, "pushlong", new Dictionary<string, string?> { ["Domain:SessionLifetime"] = "60.00:00:00" });
+        using var adam = await site.AddUserAsync("adam");
+        var ws = new Uri(site.BaseAddress.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "api/ws?access_token=" + adam.Token);
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(ws, CancellationToken.None);
+        Assert.Equal("hello", (string)(await ReceiveAsync(socket))!["type"]!);
+    }
+
+    [Fact]
     public async Task Redeeming_another_sites_invitation_queues_a_ticket_message_in_the_outbox()
     {
         await using var site = await ApiSite.StartAsync(server, "outbox");

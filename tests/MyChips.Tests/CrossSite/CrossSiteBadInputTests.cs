@@ -115,4 +115,196 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         // Still serving everyone else.
         await alice.GetAsync($"/api/tallies/{tally}");
     }
+
+    [Fact]
+    public async Task A_signed_message_the_database_cannot_store_is_refused_for_good_not_retried()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "na");
+        await using var siteB = await PeerSite.StartAsync(server, "nb");
+        using var alice = await siteA.AddUserAsync("alice");
+        using var bob = await siteB.AddUserAsync("bob");
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        var bAgent = (await siteB.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // bob really signed this chit, but its memo holds U+0000, which PostgreSQL cannot store: retrying cannot help,
+        // so it is refused (and a receipt tells the sender to stop) instead of escaping the sink on every re-send.
+        var core = ChitJson.Core(tally, "foil", "tran", Guid.NewGuid(), ChipTimestamp.Truncate(DateTimeOffset.UtcNow), 700, null, "a\0b");
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = Base64Url.Encode(bob.Key.Sign(ChitJson.SignedBytes(core)));
+        wire["chain"] = new JsonObject { ["cmd"] = "new", ["index"] = 1, ["hash"] = "AAAA", ["conf"] = 0 };
+        var message = new JsonObject
+        {
+            ["target"] = "chit", ["action"] = "good", ["id"] = "nul-1", ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+            ["from"] = new JsonObject { ["cuid"] = "bob", ["agent"] = bAgent },
+        };
+        var refused = siteA.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(bAgent, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, siteA.Refusals.Count);
+        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync($"/api/tallies/{tally}");
+    }
+
+    [Fact]
+    public async Task A_signed_first_offer_without_the_partners_chad_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "oa");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var mallory = AgentKey.Generate();
+        using var key = UserSigningKey.Generate(UserKeyCurve.P256);
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // A first offer is exempt from the partner check; its partner certificate carries a key (the signature
+        // verifies) but no chad. It used to escape the sink as a NullReferenceException, unanswered, so the sender
+        // re-sent it forever.
+        var core = new JsonObject
+        {
+            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z",
+            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
+            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk() } },
+        };
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
+        var message = new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "offer", ["id"] = "nochad-1", ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
+        };
+        var refused = siteA.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, siteA.Refusals.Count);
+        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync("/api/tallies");
+    }
+
+    [Fact]
+    public async Task A_first_offer_naming_another_agents_user_as_the_offerer_is_refused()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "sa");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var mallory = AgentKey.Generate();
+        using var victimAgent = AgentKey.Generate();
+        using var key = UserSigningKey.Generate(UserKeyCurve.P256);
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // Mallory's agent signs an offer with a key of its own but names bob at another agent as the offering partner.
+        var core = new JsonObject
+        {
+            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z", ["memo"] = null, ["agree"] = new JsonObject(),
+            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
+            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk(), ["chad"] = new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id } } },
+        };
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
+        var message = new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "offer", ["id"] = "spoof-1", ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
+        };
+        var refused = siteA.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, siteA.Refusals.Count);
+        Assert.Contains("is not the sender", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        Assert.Empty(await alice.ListAsync("/api/tallies"));
+    }
+
+    [Fact]
+    public async Task A_signed_first_offer_missing_a_required_member_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "ma");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var mallory = AgentKey.Generate();
+        using var key = UserSigningKey.Generate(UserKeyCurve.P256);
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // No "agree": the insert breaks a not-null constraint (23502), which used to escape the sink unanswered.
+        var core = new JsonObject
+        {
+            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z",
+            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
+            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk(), ["chad"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id } } },
+        };
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
+        var message = new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "offer", ["id"] = "noagree-1", ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
+        };
+        var refused = siteA.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, siteA.Refusals.Count);
+        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        Assert.Empty(await alice.ListAsync("/api/tallies"));
+    }
+
+    [Fact]
+    public async Task A_first_contact_ticket_with_text_the_database_cannot_take_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "ta");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var stranger = AgentKey.Generate();
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // Unauthenticated first contact: U+0000 in to.cuid or the message id used to fail the lookup (22021) and throw out
+        // of the handshake instead of refusing the ticket.
+        foreach (var (cuid, id) in new[] { ("ali\0ce", "t-1"), ("alice", "t\0-2") })
+        {
+            var ticket = new JsonObject
+            {
+                ["target"] = "tally", ["action"] = "ticket", ["id"] = id,
+                ["to"] = new JsonObject { ["cuid"] = cuid, ["agent"] = aAgent },
+                ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = stranger.Id },
+                ["ticket"] = new JsonObject { ["token"] = "0123456789abcdef0123456789abcdef", ["cert"] = new JsonObject() },
+            };
+            var refused = siteA.Refusals.Count;
+            Assert.False(await sink.AcceptTicketAsync(new PeerTicketRequest(stranger.Id, ticket, PeerTransportMode.Noise, null), CancellationToken.None));
+            Assert.Equal(refused + 1, siteA.Refusals.Count);
+        }
+
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync("/api/tallies");
+    }
+
+    [Fact]
+    public async Task A_message_with_a_lone_surrogate_escape_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "la");
+        using var alice = await siteA.AddUserAsync("alice");
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        using var peer = AgentKey.Generate();
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // Parsed as the transport parses frames: a string holding the escape \ud800 cannot be read as a .NET string.
+        foreach (var (target, cuid) in new[] { ("\\ud800", "alice"), ("chit", "ali\\udc00ce") })
+        {
+            var message = System.Text.Json.Nodes.JsonNode.Parse(
+                $"{{\"target\":\"{target}\",\"action\":\"good\",\"id\":\"s-1\",\"to\":{{\"cuid\":\"{cuid}\",\"agent\":\"{aAgent}\"}},\"from\":{{\"cuid\":\"p\",\"agent\":\"{peer.Id}\"}}}}")!.AsObject();
+            var refused = siteA.Refusals.Count;
+            Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(peer.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
+            Assert.Equal(refused + 1, siteA.Refusals.Count);
+        }
+
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync("/api/tallies");
+    }
 }

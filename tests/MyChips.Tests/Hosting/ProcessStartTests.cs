@@ -117,6 +117,22 @@ public sealed class ProcessStartTests(PostgresServer server)
         Assert.Contains("mychips: error [config_invalid]", output);
     }
 
+    [Fact]
+    public async Task A_database_that_refuses_the_connection_gives_one_clear_line_not_a_stack_trace()
+    {
+        // The server answers, but with an error (here 3D000, no such database; a wrong password is 28P01): a
+        // PostgresException, which CliErrors let through as an unhandled exception with a stack trace.
+        var connectionString = new NpgsqlConnectionStringBuilder(await server.CreateDatabaseAsync("refuse")) { Database = "no_such_database_here" }.ConnectionString;
+
+        var (exitCode, output) = await MyChipsProcess.RunAsync(["migrate", "--db", connectionString]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("mychips: error [database_unreachable]", output);
+        Assert.Contains("3D000", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
     private static async Task<bool> IsReadyAsync(int port)
     {
         try
