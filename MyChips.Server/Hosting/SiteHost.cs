@@ -31,6 +31,9 @@ public static class SiteHost
             .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting", Serilog.Events.LogEventLevel.Information)
             .ReadFrom.Configuration(configuration)
+            // After the operator's settings, on purpose: ASP.NET Core's "Request starting" line carries the query
+            // string, where the WebSocket's access_token travels. Serilog's request log line has the path only.
+            .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Warning)
             .Enrich.FromLogContext()
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
 

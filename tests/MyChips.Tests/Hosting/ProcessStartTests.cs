@@ -44,6 +44,22 @@ public sealed class ProcessStartTests(PostgresServer server)
     }
 
     [Fact]
+    public async Task A_query_string_token_never_reaches_the_log_even_with_aspnetcore_logging_turned_up()
+    {
+        var connectionString = await server.CreateDatabaseAsync("logs");
+        var port = FreePort.Next();
+        const string secret = "SECRET-token-7f3a9c";
+        await using var process = MyChipsProcess.Start(["--db", connectionString, "--web", $"http://127.0.0.1:{port}"],
+            new Dictionary<string, string> { ["MYCHIPS__Serilog__MinimumLevel__Override__Microsoft.AspNetCore"] = "Debug" });
+        await Wait.UntilAsync(async () => process.HasExited || await IsReadyAsync(port), TimeSpan.FromSeconds(60), "ready");
+
+        using var response = await Http.GetAsync($"http://127.0.0.1:{port}/api/ws?access_token={secret}");
+        await Wait.UntilAsync(() => process.Output.Contains("/api/ws"), TimeSpan.FromSeconds(10), "the request is logged");
+
+        Assert.DoesNotContain(secret, process.Output);
+    }
+
+    [Fact]
     public async Task Sigterm_stops_a_serving_process_with_exit_code_zero()
     {
         var connectionString = await server.CreateDatabaseAsync("term");
