@@ -163,20 +163,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         // A first offer is exempt from the partner check; its partner certificate carries a key (the signature
         // verifies) but no chad. It used to escape the sink as a NullReferenceException, unanswered, so the sender
         // re-sent it forever.
-        var core = new JsonObject
-        {
-            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z",
-            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
-            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk() } },
-        };
-        var wire = (JsonObject)core.DeepClone();
-        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
-        var message = new JsonObject
-        {
-            ["target"] = "tally", ["action"] = "offer", ["id"] = "nochad-1", ["object"] = wire,
-            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
-            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
-        };
+        var message = FirstOffer(aAgent, key, foilChad: null, sender: mallory.Id, id: "nochad-1", withAgree: true);
         var refused = siteA.Refusals.Count;
         Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
         Assert.Equal(refused + 1, siteA.Refusals.Count);
@@ -198,20 +185,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var before = await siteA.SnapshotAsync();
 
         // Mallory's agent signs an offer with a key of its own but names bob at another agent as the offering partner.
-        var core = new JsonObject
-        {
-            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z", ["memo"] = null, ["agree"] = new JsonObject(),
-            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
-            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk(), ["chad"] = new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id } } },
-        };
-        var wire = (JsonObject)core.DeepClone();
-        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
-        var message = new JsonObject
-        {
-            ["target"] = "tally", ["action"] = "offer", ["id"] = "spoof-1", ["object"] = wire,
-            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
-            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
-        };
+        var message = FirstOffer(aAgent, key, foilChad: new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id }, sender: mallory.Id, id: "spoof-1", withAgree: true);
         var refused = siteA.Refusals.Count;
         Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
         Assert.Equal(refused + 1, siteA.Refusals.Count);
@@ -232,20 +206,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var before = await siteA.SnapshotAsync();
 
         // No "agree": the insert breaks a not-null constraint (23502), which used to escape the sink unanswered.
-        var core = new JsonObject
-        {
-            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z",
-            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent } } },
-            ["foil"] = new JsonObject { ["cert"] = new JsonObject { ["public"] = key.ExportPublicJwk(), ["chad"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id } } },
-        };
-        var wire = (JsonObject)core.DeepClone();
-        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
-        var message = new JsonObject
-        {
-            ["target"] = "tally", ["action"] = "offer", ["id"] = "noagree-1", ["object"] = wire,
-            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
-            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id },
-        };
+        var message = FirstOffer(aAgent, key, foilChad: new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id }, sender: mallory.Id, id: "noagree-1", withAgree: false);
         var refused = siteA.Refusals.Count;
         Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
         Assert.Equal(refused + 1, siteA.Refusals.Count);
@@ -306,5 +267,39 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
 
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync("/api/tallies");
+    }
+
+    /// <summary>
+    /// A first tally offer to alice from <paramref name="sender"/>, signed by the foil with <paramref name="key"/>
+    /// (first offers are exempt from the partner check, so only what they carry can be judged).
+    /// </summary>
+    private static JsonObject FirstOffer(string aliceAgent, UserSigningKey key, JsonObject? foilChad, string sender, string id, bool withAgree)
+    {
+        var foilCert = new JsonObject { ["public"] = key.ExportPublicJwk() };
+        if (foilChad is not null)
+        {
+            foilCert["chad"] = foilChad;
+        }
+
+        var core = new JsonObject
+        {
+            ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z",
+            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aliceAgent } } },
+            ["foil"] = new JsonObject { ["cert"] = foilCert },
+        };
+        if (withAgree)
+        {
+            core["memo"] = null;
+            core["agree"] = new JsonObject();
+        }
+
+        var wire = (JsonObject)core.DeepClone();
+        wire["sign"] = new JsonObject { ["foil"] = Base64Url.Encode(key.Sign(TallyJson.SignedBytes(core))) };
+        return new JsonObject
+        {
+            ["target"] = "tally", ["action"] = "offer", ["id"] = id, ["object"] = wire,
+            ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aliceAgent },
+            ["from"] = new JsonObject { ["cuid"] = "mal", ["agent"] = sender },
+        };
     }
 }
