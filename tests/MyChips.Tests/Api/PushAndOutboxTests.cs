@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Dapper;
 using MyChips.Data.Crypto;
+using MyChips.Data.Domain;
+using Microsoft.Extensions.DependencyInjection;
 using MyChips.Tests.Infrastructure;
 
 namespace MyChips.Tests.Api;
@@ -85,6 +87,45 @@ public sealed class PushAndOutboxTests(PostgresServer server)
         Assert.Equal("dana", (string)message["from"]!["cuid"]!);
         Assert.Equal("abc123", (string)message["ticket"]!["token"]!);
         Assert.True(JsonNode.DeepEquals(dana.Key.ExportPublicJwk(), message["ticket"]!["cert"]!["public"]));
+    }
+
+    [Fact]
+    public async Task A_message_to_another_site_that_is_given_up_is_pushed_to_its_sender_as_delivery_failed()
+    {
+        // No outbox sender (peer off), so nothing else claims the row while the test gives it up.
+        await using var site = await ApiSite.StartAsync(server, "gaveup", new Dictionary<string, string?> { ["Peer:Enabled"] = "false" });
+        using var dana = await site.AddUserAsync("dana");
+        using var erin = await site.AddUserAsync("erin");
+        using var foreignKey = AgentKey.Generate();
+        var ws = new Uri(site.BaseAddress.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "api/ws?access_token=" + dana.Token);
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(ws, CancellationToken.None);
+        Assert.Equal("hello", (string)(await ReceiveAsync(socket))!["type"]!);
+        var chad = new JsonObject { ["cuid"] = "fay", ["agent"] = foreignKey.Id, ["host"] = "127.0.0.1", ["port"] = 9 };
+        var (status, _) = await dana.SendAsync(HttpMethod.Post, "/api/invitations/redeem", new JsonObject { ["token"] = "gone", ["chad"] = chad }.ToJsonString());
+        Assert.Equal(HttpStatusCode.Accepted, status);
+
+        // As the outbox sender does after Peer:MaxTries tries without a receipt (0 here: give up what is due now).
+        var given = await new OutboxStore(site.App.Services.GetRequiredService<MyChips.Data.SiteTransactions>()).GiveUpAsync(0, CancellationToken.None);
+
+        var row = Assert.Single(given);
+        Assert.Equal(foreignKey.Id, row.PeerAgent);
+        JsonObject? failure = null;
+        for (var i = 0; i < 10 && failure is null; i++)
+        {
+            var pushed = await ReceiveAsync(socket);
+            Assert.NotNull(pushed);
+            failure = (string?)pushed["type"] == "delivery_failed" ? pushed : null;
+        }
+
+        Assert.NotNull(failure);
+        Assert.Equal("tally", (string)failure["target"]!);
+        Assert.Equal("ticket", (string)failure["action"]!);
+        Assert.Equal(foreignKey.Id, (string)failure["peer"]!);
+        Assert.Contains("no receipt after", (string)failure["reason"]!);
+        await using var connection = await site.OpenAsync();
+        Assert.Equal(0, await connection.ExecuteScalarAsync<int>(
+            "SELECT count(*) FROM mychips.user_events e JOIN mychips.users u USING (user_id) WHERE u.cuid = 'erin' AND e.events::text LIKE '%delivery_failed%'"));
     }
 
     private static async Task<JsonObject?> ReceiveAsync(ClientWebSocket socket, TimeSpan? timeout = null)
