@@ -141,10 +141,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
             ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
             ["from"] = new JsonObject { ["cuid"] = "bob", ["agent"] = bAgent },
         };
-        var refused = siteA.Refusals.Count;
-        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(bAgent, message, PeerTransportMode.Noise, null), CancellationToken.None));
-        Assert.Equal(refused + 1, siteA.Refusals.Count);
-        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        await AssertRejectedAsync(siteA, sink, bAgent, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync($"/api/tallies/{tally}");
     }
@@ -164,10 +161,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         // verifies) but no chad. It used to escape the sink as a NullReferenceException, unanswered, so the sender
         // re-sent it forever.
         var message = FirstOffer(aAgent, key, foilChad: null, sender: mallory.Id, id: "nochad-1", withAgree: true);
-        var refused = siteA.Refusals.Count;
-        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
-        Assert.Equal(refused + 1, siteA.Refusals.Count);
-        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        await AssertRejectedAsync(siteA, sink, mallory.Id, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync("/api/tallies");
     }
@@ -186,10 +180,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
 
         // Mallory's agent signs an offer with a key of its own but names bob at another agent as the offering partner.
         var message = FirstOffer(aAgent, key, foilChad: new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id }, sender: mallory.Id, id: "spoof-1", withAgree: true);
-        var refused = siteA.Refusals.Count;
-        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
-        Assert.Equal(refused + 1, siteA.Refusals.Count);
-        Assert.Contains("is not the sender", siteA.Refusals.Recent[^1].Reason);
+        await AssertRejectedAsync(siteA, sink, mallory.Id, message, "is not the sender");
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
     }
@@ -207,10 +198,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
 
         // No "agree": the insert breaks a not-null constraint (23502), which used to escape the sink unanswered.
         var message = FirstOffer(aAgent, key, foilChad: new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id }, sender: mallory.Id, id: "noagree-1", withAgree: false);
-        var refused = siteA.Refusals.Count;
-        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(mallory.Id, message, PeerTransportMode.Noise, null), CancellationToken.None));
-        Assert.Equal(refused + 1, siteA.Refusals.Count);
-        Assert.Contains("malformed_message", siteA.Refusals.Recent[^1].Reason);
+        await AssertRejectedAsync(siteA, sink, mallory.Id, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
     }
@@ -267,6 +255,15 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
 
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync("/api/tallies");
+    }
+
+    /// <summary>The sink rejects <paramref name="message"/> from <paramref name="sender"/> and logs one refusal naming <paramref name="reason"/>.</summary>
+    private static async Task AssertRejectedAsync(PeerSite site, IPeerMessageSink sink, string sender, JsonObject message, string reason)
+    {
+        var refused = site.Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(sender, message, PeerTransportMode.Noise, null), CancellationToken.None));
+        Assert.Equal(refused + 1, site.Refusals.Count);
+        Assert.Contains(reason, site.Refusals.Recent[^1].Reason);
     }
 
     /// <summary>
