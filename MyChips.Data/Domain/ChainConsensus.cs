@@ -28,6 +28,7 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         var proposedHash = (string?)proposal?["hash"];
         if (proposedIndex == chit.ChainIdx && proposedHash == Base64Url.Encode(chit.ChainDgst!))
         {
+            ConfirmedByPartner(tx, half, chit.ChainIdx!.Value);
             half.ChainConf = Math.Max(half.ChainConf ?? 0, chit.ChainIdx!.Value);
             return [Command(message, half, "ack", chit.ChainIdx!.Value, chit.ChainDgst!, chit.Uuid)];
         }
@@ -50,11 +51,23 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         var ours = await tx.ChainHashAtAsync(half, index).ConfigureAwait(false);
         if (ours is not null && hash == Base64Url.Encode(ours))
         {
+            ConfirmedByPartner(tx, half, index);
             half.ChainConf = index;
             half.Touch();
         }
 
         return None;
+    }
+
+    // The partner holds our chain up to `index`: what we sent it up to there has arrived (for a peer without receipts,
+    // this is the only evidence): the tally's `open` (index 0) and the chits' `good` messages are settled.
+    // Called before chain_conf is raised: the `open` can be outstanding only while nothing was confirmed yet.
+    private static void ConfirmedByPartner(DomainTransaction tx, TallyHalf half, int index)
+    {
+        if (half.ChainConf is null)
+            OutboxWithdrawal.Answered(tx, half, "tally", "open");
+        if (index > (half.ChainConf ?? 0))
+            OutboxWithdrawal.ChainConfirmed(tx, half, index);
     }
 
     /// <summary><c>nak</c> at the foil: the stock could not follow; send our order from the stock's confirmed index on.</summary>
@@ -128,6 +141,7 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         half.Touch();
         if (!confirmed)
             return [Nak(message, half, about)];
+        ConfirmedByPartner(tx, half, lastListed);
         half.ChainConf = Math.Max(conf, lastListed);
         var ack = Command(message, half, "ack", lastListed, listedHash, null);
         // A partial order: confirm this part and ask for the rest from here.
@@ -152,13 +166,19 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         return [message];
     }
 
-    /// <summary>Makes a partner's chit good on our half: signature, digest, balance, settings; the caller links it.</summary>
+    /// <summary>
+    /// Makes a partner's chit good on our half: signature, credit limit (the terms we granted bind the partner's payments as
+    /// they bind our own), digest, balance, settings; the caller links it. Null when the signature does not verify.
+    /// </summary>
     internal JsonObject? AcceptPartnerChit(DomainTransaction tx, TallyHalf half, ChitRecord incoming, ChitRecord? existing)
     {
         var core = ChitJson.Core(incoming);
         if (!verifier.Verify(tx, half.PartCert?["public"], ChitJson.SignedBytes(core), incoming.Signature))
             return null;
+        half.EnsureCredit(incoming);
         var chit = existing ?? incoming;
+        var wasPending = existing?.Status == "pend";
+        half.Settle(chit, wasPending);
         chit.Signature = incoming.Signature;
         chit.Status = "good";
         chit.Digest = ChitJson.Digest(core);
@@ -166,11 +186,6 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
             tx.AddChit(chit);
         else
             chit.Touch();
-        var net = chit.HolderNet(half.Type);
-        half.Net += net;
-        if (existing is null)
-            half.NetPending += net;
-        half.Touch();
         if (chit.Type == ChitRecord.Set)
             ChitSettings.ApplyPartner(half, (JsonObject)chit.Ref!);
         UserEvents.Chit(tx, half, chit);
@@ -188,7 +203,7 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         var existing = await tx.FindChitAsync(half, incoming.Uuid).ConfigureAwait(false);
         if (existing is { Status: "good" })
             return JsonNode.DeepEquals(ChitJson.Core(existing), ChitJson.Core(incoming)) ? existing : null;
-        if (incoming.By != half.PartnerType || (existing is not null && ChitState.Code(existing, half.Type) != "A.pend"))
+        if (incoming.By != half.PartnerType || (existing is not null && ChitState.Code(existing, half.Type) is not ("A.pend" or "A.void")))
             return null;
         return AcceptPartnerChit(tx, half, incoming, existing) is null ? null : existing ?? incoming;
     }

@@ -20,24 +20,28 @@ public sealed class ChitReceiver(ChainConsensus chains)
         _ => Task.FromResult(None),
     };
 
-    /// <summary>An invoice for us to pay: context null or L.void → L.pend.</summary>
+    /// <summary>An invoice for us to pay: context null or L.void → L.pend, within the pending bounds of the tally.</summary>
     private static async Task<IReadOnlyList<PeerMessage>> PendAsync(DomainTransaction tx, PeerMessage message)
     {
         var (half, incoming) = await ReadAsync(tx, message).ConfigureAwait(false);
-        if (half is null || incoming is null || half.Status != "open" || incoming.By != half.Type || incoming.Type != ChitRecord.Tran)
-            return None;
+        if (incoming.By != half.Type || incoming.Type != ChitRecord.Tran || incoming.Units is not > 0)
+            throw new DomainException("malformed_message", "An invoice is a tran chit of at least 1 milliCHIP by the side that pays.");
         var existing = await tx.FindChitAsync(half, incoming.Uuid).ConfigureAwait(false);
-        if (existing is not null && ChitState.Code(existing, half.Type) != "L.void")
+        var state = existing is null ? null : ChitState.Code(existing, half.Type);
+        if (half.Status != "open" || (state is not null and not "L.void"))
+        {
+            tx.Ignore($"chit/pend {incoming.Uuid}: our tally is {half.State} and the chit {state ?? "absent"}; an invoice needs an open tally and no chit or L.void");
             return None;
+        }
+
         var chit = existing ?? incoming;
+        half.AddPending(chit);
         chit.Status = "pend";
         chit.Signature = null;
         if (existing is null)
             tx.AddChit(chit);
         else
             chit.Touch();
-        half.NetPending += chit.HolderNet(half.Type);
-        half.Touch();
         UserEvents.Chit(tx, half, chit);
         return None;
     }
@@ -46,32 +50,42 @@ public sealed class ChitReceiver(ChainConsensus chains)
     private static async Task<IReadOnlyList<PeerMessage>> VoidAsync(DomainTransaction tx, PeerMessage message)
     {
         var (half, incoming) = await ReadAsync(tx, message).ConfigureAwait(false);
-        if (half is null || incoming is null)
-            return None;
         var chit = await tx.FindChitAsync(half, incoming.Uuid).ConfigureAwait(false);
-        if (chit is null || ChitState.Code(chit, half.Type) != "A.pend")
+        var state = chit is null ? null : ChitState.Code(chit, half.Type);
+        if (chit is null || state != "A.pend")
+        {
+            if (state != "A.void")
+                tx.Ignore($"chit/void {incoming.Uuid}: our chit is {state ?? "absent"}, not A.pend");
             return None;
+        }
+
+        half.RemovePending(chit);
         chit.Status = "void";
         chit.Signature = null;
         chit.Touch();
-        half.NetPending -= chit.HolderNet(half.Type);
-        half.Touch();
         UserEvents.Chit(tx, half, chit);
         return None;
     }
 
     /// <summary>
-    /// A signed chit from the partner: context null or A.pend → A.good after the signature check; linked at the end of
-    /// our chain; if the partner's block index and hash agree with ours we confirm it (<c>ack</c>).
+    /// A signed chit from the partner: context null, A.pend or A.void (the partner paid an invoice whose refusal crossed a
+    /// re-send of it) → A.good after the signature and credit checks; linked at the end of our chain; if the partner's
+    /// block index and hash agree with ours we confirm it (<c>ack</c>).
     /// </summary>
     private async Task<IReadOnlyList<PeerMessage>> GoodAsync(DomainTransaction tx, PeerMessage message)
     {
         var (half, incoming) = await ReadAsync(tx, message).ConfigureAwait(false);
-        if (half is null || incoming is null || half.Status != "open" || incoming.By != half.PartnerType)
-            return None;
+        if (incoming.By != half.PartnerType)
+            throw new DomainException("malformed_message", "A chit the partner sends as good is issued by the partner's side.");
         var existing = await tx.FindChitAsync(half, incoming.Uuid).ConfigureAwait(false);
-        if (existing is not null && ChitState.Code(existing, half.Type) != "A.pend")
+        var state = existing is null ? null : ChitState.Code(existing, half.Type);
+        if (half.Status != "open" || (state is not null and not ("A.pend" or "A.void")))
+        {
+            if (state != "A.good")
+                tx.Ignore($"chit/good {incoming.Uuid}: our tally is {half.State} and the chit {state ?? "absent"}; a payment needs an open tally and no chit, A.pend or A.void");
             return None;
+        }
+
         var core = chains.AcceptPartnerChit(tx, half, incoming, existing) ?? throw DomainErrors.BadSignature("chit");
         return await chains.OnPartnerChitAsync(tx, half, existing ?? incoming, core, message.Object?["chain"] as JsonObject, message).ConfigureAwait(false);
     }
@@ -95,15 +109,16 @@ public sealed class ChitReceiver(ChainConsensus chains)
         };
     }
 
-    /// <summary>The recipient half (by <c>to.cuid</c>, from the right partner) and the chit as carried in the message.</summary>
-    private static async Task<(TallyHalf? Half, ChitRecord? Chit)> ReadAsync(DomainTransaction tx, PeerMessage message)
+    /// <summary>The recipient half (by <c>to.cuid</c>, from the partner it names) and the chit as carried in the message.</summary>
+    private static async Task<(TallyHalf Half, ChitRecord Chit)> ReadAsync(DomainTransaction tx, PeerMessage message)
     {
         var obj = message.Object;
         if (obj is null || !Guid.TryParse((string?)obj["tally"], out var tally) || !Guid.TryParse((string?)obj["uuid"], out var uuid))
-            return (null, null);
+            throw new DomainException("malformed_message", "A chit message names its tally and chit by uuid.");
         var halves = await tx.LockTallyAsync(tally, uuid).ConfigureAwait(false);
-        var half = halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid && h.PartCuid == message.From.Cuid && h.PartAgent == message.From.Agent);
-        return half is null ? (null, null) : (half, Parse(obj, half));
+        var half = halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid && h.PartCuid == message.From.Cuid && h.PartAgent == message.From.Agent)
+            ?? throw DomainErrors.UnknownRecipient($"tally {tally} of {message.To.Cuid} with partner {message.From.Cuid}@{message.From.Agent}");
+        return (half, Parse(obj, half) ?? throw new DomainException("malformed_message", "The chit is malformed (tally, uuid, by, type, date, units, memo)."));
     }
 
     /// <summary>A chit as carried in a message (<c>chit_json_r</c>/<c>_x</c>) for <paramref name="half"/>; null when malformed.</summary>
@@ -116,6 +131,8 @@ public sealed class ChitReceiver(ChainConsensus chains)
         long? units = obj["units"] is JsonValue v && v.TryGetValue<long>(out var u) ? u : null;
         var type = (string)obj["type"]!;
         if ((type == ChitRecord.Set) != (units is null) || units is < 0 or > ChitAmounts.Max)
+            return null;
+        if (obj["memo"] is { } memo && !(memo is JsonValue m && m.TryGetValue<string>(out var text) && text.Length <= MemoRule.MaxLength))
             return null;
         return new ChitRecord
         {

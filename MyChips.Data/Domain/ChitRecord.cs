@@ -28,6 +28,9 @@ public sealed class ChitRecord
 
     public JsonNode? Ref => RefColumn.Node;
 
+    /// <summary>The status when the chit was loaded (null for a chit created in this transaction).</summary>
+    internal string? LoadedStatus { get; set; }
+
     internal bool IsNew { get; set; }
     internal bool Dirty { get; set; }
 

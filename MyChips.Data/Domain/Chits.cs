@@ -31,8 +31,7 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
             EnsureOpen(half, "pay on the tally");
             if (!verifier.Verify(tx, half.HoldCert["public"], ChitJson.SignedBytes(core), payment.Signature))
                 throw DomainErrors.BadSignature("payment");
-            if (half.Net - payment.Units < -half.PartnerLimit)
-                throw DomainErrors.LimitExceeded(half.PartnerLimit);
+            half.EnsureCredit(chit);
             tx.AddChit(chit);
             await GoodAsync(tx, half, chit, core, wasPending: false).ConfigureAwait(false);
             return ChitView.Of(chit, half.Type);
@@ -62,9 +61,8 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
             }
 
             EnsureOpen(half, "invoice on the tally");
+            half.AddPending(chit);
             tx.AddChit(chit);
-            half.NetPending += chit.HolderNet(half.Type);
-            half.Touch();
             UserEvents.Chit(tx, half, chit);
             await router.SendAsync(tx, new PeerMessage("chit", "pend", half.Partner!, half.Holder, ChitJson.Wire(chit))).ConfigureAwait(false);
             return ChitView.Of(chit, half.Type);
@@ -84,8 +82,7 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
             var core = ChitJson.Core(chit);
             if (!verifier.Verify(tx, half.HoldCert["public"], ChitJson.SignedBytes(core), signature))
                 throw DomainErrors.BadSignature("payment");
-            if (half.Net - chit.Units!.Value < -half.PartnerLimit)
-                throw DomainErrors.LimitExceeded(half.PartnerLimit);
+            half.EnsureCredit(chit);
             chit.Signature = signature;
             chit.Touch();
             await GoodAsync(tx, half, chit, core, wasPending: true).ConfigureAwait(false);
@@ -101,10 +98,9 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
             if (ChitState.Code(chit, half.Type) == "L.void")
                 return ChitView.Of(chit, half.Type);
             ChitState.Guard(chit, half.Type, "refuse the chit", "L.pend");
+            half.RemovePending(chit);
             chit.Status = "void";
             chit.Touch();
-            half.NetPending -= chit.HolderNet(half.Type);
-            half.Touch();
             UserEvents.Chit(tx, half, chit);
             await router.SendAsync(tx, new PeerMessage("chit", "void", half.Partner!, half.Holder, ChitJson.Wire(chit))).ConfigureAwait(false);
             return ChitView.Of(chit, half.Type);
@@ -158,13 +154,10 @@ public sealed class Chits(DomainRunner runner, MessageRouter router, SignatureVe
     /// <summary>The chit becomes good on our half: digest, chain link (<c>loc</c>), balance; then <c>good</c> + <c>chain:new</c> goes to the partner.</summary>
     private async Task GoodAsync(DomainTransaction tx, TallyHalf half, ChitRecord chit, JsonObject core, bool wasPending)
     {
+        half.Settle(chit, wasPending);
         chit.Status = "good";
         chit.Digest = ChitJson.Digest(core);
         HashChain.Append(half, chit, core);
-        var net = chit.HolderNet(half.Type);
-        half.Net += net;
-        if (!wasPending)
-            half.NetPending += net;
         if (chit.Type == ChitRecord.Set)
             ChitSettings.ApplyHolder(half, (JsonObject)chit.Ref!);
         UserEvents.Chit(tx, half, chit);

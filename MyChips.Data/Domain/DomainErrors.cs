@@ -27,6 +27,25 @@ public static class DomainErrors
     public static DomainException LimitExceeded(long limit) =>
         new("limit_exceeded", $"The payment would take the balance beyond the credit limit of {limit} milliCHIPs your partner grants.", 409);
 
+    public static DomainException PartnerLimitExceeded(long limit) =>
+        new("limit_exceeded", $"The payment would take the balance beyond the credit limit of {limit} milliCHIPs this side grants its partner.", 409);
+
+    public static DomainException PendingLimitReached(int limit) =>
+        new("pending_limit_reached", $"The tally already holds {limit} pending invoices; approve or refuse some first.", 409);
+
+    public static DomainException TotalOutOfRange(string what) =>
+        new("total_out_of_range", $"The {what} of the tally would leave the range of ±{LedgerBounds.MaxTotal} milliCHIPs.", 409);
+
+    public static DomainException TallyLimitReached() =>
+        new("tally_limit_reached", $"The user already holds {LedgerBounds.MaxBalanceTallies} open or closed tallies.", 409);
+
+    /// <summary>
+    /// A peer message for a user, tally or invitation this site does not share with the sender. One text for every such
+    /// case, so a stranger learns nothing about which users or tallies exist; <paramref name="detail"/> is for our log only.
+    /// </summary>
+    public static DomainException UnknownRecipient(string detail) =>
+        new("unknown_recipient", "No tally or invitation between the sender and the addressed user.", 404) { Detail = detail };
+
     public static DomainException InvalidField(string field, string message) => new("invalid_field", $"{field}: {message}", 400);
 
     public static DomainException InvalidInvitation() => new("invalid_invitation", "The invitation is unknown, used or expired.", 404);

@@ -9,4 +9,7 @@ public sealed class DomainException(string code, string message, int status = 40
     public string Code { get; } = code;
 
     public int Status { get; } = status;
+
+    /// <summary>What our own log says beyond <see cref="Exception.Message"/> (never sent to the other side).</summary>
+    public string? Detail { get; init; }
 }

@@ -22,6 +22,12 @@ public sealed class DomainOptions
     /// <summary>Tally invitations (the reference uses 48 hours).</summary>
     public TimeSpan InvitationLifetime { get; set; } = TimeSpan.FromHours(48);
 
+    /// <summary>
+    /// How long an invitation our user redeemed keeps the inviter's first offer welcome; a first offer without such a
+    /// redemption is refused (docs/peer-rules.md).
+    /// </summary>
+    public TimeSpan RedemptionLifetime { get; set; } = TimeSpan.FromDays(30);
+
     /// <summary>Where peers reach this site's agent: the <c>host</c>/<c>port</c> of every CHAD we publish.</summary>
     public string AgentHost { get; set; } = "127.0.0.1";
 

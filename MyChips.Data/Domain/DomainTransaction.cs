@@ -16,7 +16,7 @@ public sealed partial class DomainTransaction
         t.tally_id, t.user_id, u.cuid, t.tally_uuid, t.tally_type, t.version, t.revision, t.tally_date, t.memo, t.agree::text,
         t.hold_cert::text, t.part_cert::text, t.hold_terms::text, t.part_terms::text, t.hold_sig, t.part_sig, t.part_cuid,
         t.part_agent, t.status, t.request, t.digest, t.chain_conf, t.chain_last, t.chain_hash, t.hold_sets::text,
-        t.part_sets::text, t.target, t.bound, t.reward, t.clutch, t.net, t.net_pending
+        t.part_sets::text, t.target, t.bound, t.reward, t.clutch, t.net, t.net_pending, t.pending_chits
         """;
 
     internal const string ChitColumns =
@@ -53,6 +53,14 @@ public sealed partial class DomainTransaction
 
     /// <summary>Users whose push channel is woken once this transaction has committed.</summary>
     internal List<long> NotifyUsers { get; } = [];
+
+    /// <summary>
+    /// Messages the context guard left without effect, each with our record's state and what the message asked; the
+    /// peer receive path logs them (a message is never dropped silently).
+    /// </summary>
+    internal List<string> Ignored { get; } = [];
+
+    internal void Ignore(string note) => Ignored.Add(note);
 
     /// <summary>True when a message was queued in the outbox (the senders are woken after commit).</summary>
     internal bool OutboxWritten { get; set; }
@@ -92,7 +100,12 @@ public sealed partial class DomainTransaction
         {
             loaded = [];
             while (await reader.ReadAsync(CancellationToken).ConfigureAwait(false))
-                loaded.Add(ReadTally(reader));
+            {
+                var half = ReadTally(reader);
+                half.LoadedState = half.State;
+                loaded.Add(half);
+            }
+
             _tallies[tally] = loaded;
             await reader.NextResultAsync(CancellationToken).ConfigureAwait(false);
         }
@@ -100,7 +113,12 @@ public sealed partial class DomainTransaction
         if (needChit)
         {
             while (await reader.ReadAsync(CancellationToken).ConfigureAwait(false))
-                _chits.Add(ReadChit(reader));
+            {
+                var loadedChit = ReadChit(reader);
+                loadedChit.LoadedStatus = loadedChit.Status;
+                _chits.Add(loadedChit);
+            }
+
             _chitsLoaded.Add((tally, chit!.Value));
         }
 
@@ -178,7 +196,17 @@ public sealed partial class DomainTransaction
                 if (half.Dirty)
                     _writes.Add(UpdateTally(half));
                 half.Dirty = false;
+                if (half.LoadedState is { } was && was != half.State)
+                    OutboxWithdrawal.TallyMoved(this, half);
+                half.LoadedState = half.State;
             }
+        }
+
+        foreach (var chit in _chits)
+        {
+            if (chit.LoadedStatus is { } was && was != chit.Status && HalfOf(chit) is { } holder)
+                OutboxWithdrawal.ChitMoved(this, holder, chit);
+            chit.LoadedStatus = chit.Status;
         }
 
         var inserts = new List<ChitRecord>();
@@ -215,6 +243,20 @@ public sealed partial class DomainTransaction
         }
 
         await FlushAsync().ConfigureAwait(false);
+    }
+
+    private TallyHalf? HalfOf(ChitRecord chit)
+    {
+        foreach (var list in _tallies.Values)
+        {
+            foreach (var half in list)
+            {
+                if (half.TallyId == chit.TallyId)
+                    return half;
+            }
+        }
+
+        return null;
     }
 
     private async Task FlushAsync()
@@ -258,6 +300,7 @@ public sealed partial class DomainTransaction
         Set("clutch", P(h.Clutch));
         Set("net", P(h.Net));
         Set("net_pending", P(h.NetPending));
+        Set("pending_chits", P(h.PendingChits));
         // The JSON columns only when replaced: a payment leaves them alone.
         if (h.HoldSetsColumn.Changed) Set("hold_sets", P(h.HoldSetsColumn.Text), "::jsonb");
         if (h.PartSetsColumn.Changed) Set("part_sets", P(h.PartSetsColumn.Text), "::jsonb");
@@ -346,6 +389,7 @@ public sealed partial class DomainTransaction
         Clutch = r.GetDecimal(29),
         Net = r.GetInt64(30),
         NetPending = r.GetInt64(31),
+        PendingChits = r.GetInt32(32),
         DateChanged = false,
     };
 

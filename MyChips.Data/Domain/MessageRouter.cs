@@ -29,6 +29,15 @@ public sealed class MessageRouter(MessageReceiver receiver)
         }
     }
 
+    // The tally a message is about (outbox rows are withdrawn by it once answered, OutboxWithdrawal); none for a ticket.
+    private static System.Text.Json.Nodes.JsonNode? RecordOf(PeerMessage message) =>
+        message.Target == "tally" ? message.Object?["uuid"] : message.Object?["tally"];
+
+    private static NpgsqlParameter Uuid(System.Text.Json.Nodes.JsonNode? node) =>
+        node is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var text) && Guid.TryParse(text, out var id)
+            ? new NpgsqlParameter<Guid> { TypedValue = id }
+            : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid };
+
     private static void Outbox(DomainTransaction tx, PeerMessage message)
     {
         var json = message.ToJson().ToJsonString();
@@ -37,7 +46,8 @@ public sealed class MessageRouter(MessageReceiver receiver)
         tx.Enqueue(new NpgsqlBatchCommand(
             """
             WITH a AS (INSERT INTO mychips.agents (agent, host, port) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING)
-            INSERT INTO mychips.outbox (peer_agent, message, idempotency_key) VALUES ($1, $4::jsonb, $5) ON CONFLICT (idempotency_key) DO NOTHING
+            INSERT INTO mychips.outbox (peer_agent, message, idempotency_key, tally_uuid, chit_uuid)
+            VALUES ($1, $4::jsonb, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING
             """)
         {
             Parameters =
@@ -47,6 +57,8 @@ public sealed class MessageRouter(MessageReceiver receiver)
                 new NpgsqlParameter { Value = (object?)message.To.Port ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer },
                 new NpgsqlParameter<string> { TypedValue = json },
                 new NpgsqlParameter<string> { TypedValue = key },
+                Uuid(RecordOf(message)),
+                Uuid(message.Target == "chit" && message.Action != "chain" ? message.Object?["uuid"] : null),
             },
         });
         tx.OutboxWritten = true;

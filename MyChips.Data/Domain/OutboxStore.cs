@@ -46,16 +46,31 @@ public sealed class OutboxStore(SiteTransactions transactions)
                 .Select(r => new OutboxItem(r.Id, r.Peer, r.Key, (JsonObject)JsonNode.Parse(r.Message)!, r.Attempts)).ToList();
         }, cancellationToken);
 
-    /// <summary>Gives up rows tried <paramref name="maxTries"/> times without a receipt; returns them for the log.</summary>
-    public Task<IReadOnlyList<(long OutboxId, string PeerAgent, string Key)>> GiveUpAsync(int maxTries, CancellationToken cancellationToken) =>
-        transactions.RunAsync<IReadOnlyList<(long, string, string)>>(async (connection, transaction) =>
-            (await connection.QueryAsync<(long, string, string)>(new CommandDefinition(
+    /// <summary>
+    /// Gives up rows tried <paramref name="maxTries"/> times without a receipt; returns them for the log. A reference node
+    /// never sends receipts, so silence there is no failure: its rows are retired as <c>unconfirmed</c> instead (no
+    /// <c>delivery_failed</c> for the user), and returned with Retired set.
+    /// </summary>
+    public Task<IReadOnlyList<(long OutboxId, string PeerAgent, string Key, bool Retired)>> GiveUpAsync(
+        int maxTries, ReceiptlessPeers receiptless, CancellationToken cancellationToken) =>
+        transactions.RunAsync<IReadOnlyList<(long, string, string, bool)>>(async (connection, transaction) =>
+            (await connection.QueryAsync<(long, string, string, bool)>(new CommandDefinition(
                 """
-                UPDATE mychips.outbox SET gave_up_at = now(),
-                    last_error = coalesce(last_error || '; ', '') || 'no receipt after ' || attempts || ' tries'
-                WHERE sent_at IS NULL AND gave_up_at IS NULL AND attempts >= @maxTries AND next_attempt_at <= now()
-                RETURNING outbox_id, peer_agent, idempotency_key
-                """, new { maxTries }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList(), cancellationToken);
+                WITH expired AS (
+                    SELECT outbox_id,
+                        CASE WHEN peer_agent = ANY(@listed) THEN true WHEN peer_agent = ANY(@excepted) THEN false ELSE @all END AS retired
+                    FROM mychips.outbox
+                    WHERE sent_at IS NULL AND gave_up_at IS NULL AND attempts >= @maxTries AND next_attempt_at <= now()
+                    FOR UPDATE SKIP LOCKED)
+                UPDATE mychips.outbox o SET
+                    gave_up_at = CASE WHEN e.retired THEN NULL ELSE now() END,
+                    sent_at = CASE WHEN e.retired THEN now() END,
+                    settled_by = CASE WHEN e.retired THEN 'unconfirmed' ELSE 'gave_up' END,
+                    last_error = coalesce(o.last_error || '; ', '') || 'no receipt after ' || o.attempts || ' tries'
+                FROM expired e WHERE o.outbox_id = e.outbox_id
+                RETURNING o.outbox_id, o.peer_agent, o.idempotency_key, e.retired
+                """, new { maxTries, listed = receiptless.Listed.ToArray(), excepted = receiptless.Excepted.ToArray(), all = receiptless.All }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList(),
+            cancellationToken);
 
     /// <summary>
     /// Applies peers' receipts in one statement: delivered (no refusal) or refused by the peer, which is final.
@@ -67,6 +82,7 @@ public sealed class OutboxStore(SiteTransactions transactions)
             UPDATE mychips.outbox o SET
                 sent_at = CASE WHEN r.refusal IS NULL THEN now() END,
                 gave_up_at = CASE WHEN r.refusal IS NOT NULL THEN now() END,
+                settled_by = CASE WHEN r.refusal IS NULL THEN 'receipt' ELSE 'refused' END,
                 last_error = CASE WHEN r.refusal IS NOT NULL THEN 'refused by the peer: ' || r.refusal ELSE o.last_error END
             FROM unnest(@peers, @keys, @refusals) AS r(peer, key, refusal)
             WHERE o.idempotency_key = r.key AND o.peer_agent = r.peer AND o.sent_at IS NULL AND o.gave_up_at IS NULL
@@ -96,4 +112,13 @@ public sealed class OutboxStore(SiteTransactions transactions)
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return next is { } n ? new DateTimeOffset(DateTime.SpecifyKind(n, DateTimeKind.Utc)) : null;
     }
+}
+
+/// <summary>
+/// The peers that send no receipts (reference nodes): every peer when <see cref="All"/>, except <see cref="Excepted"/>;
+/// otherwise those <see cref="Listed"/>.
+/// </summary>
+public sealed record ReceiptlessPeers(bool All, IReadOnlyCollection<string> Listed, IReadOnlyCollection<string> Excepted)
+{
+    public static readonly ReceiptlessPeers None = new(false, [], []);
 }

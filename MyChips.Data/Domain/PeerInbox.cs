@@ -44,12 +44,12 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
                 await CheckPartnerAsync(tx, message).ConfigureAwait(false);
                 foreach (var reply in await receiver.ReceiveAsync(tx, message).ConfigureAwait(false))
                     await router.SendAsync(tx, reply).ConfigureAwait(false);
-                return PeerInboxResult.Applied;
+                return tx.Ignored.Count == 0 ? PeerInboxResult.Applied : PeerInboxResult.AppliedWithNotes([.. tx.Ignored]);
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (DomainException e)
         {
-            return PeerInboxResult.Rejected($"{e.Code}: {e.Message}");
+            return PeerInboxResult.Rejected($"{e.Code}: {e.Message}", e.Detail);
         }
         catch (Exception e) when (IsMalformed(e))
         {
@@ -119,7 +119,8 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
             new { id, peerAgent }, tx.Transaction, cancellationToken: tx.CancellationToken)).ConfigureAwait(false) == 1;
 
     // Envelope rule 3: the message must concern a tally of the addressed user whose recorded partner is the sender;
-    // a ticket and a first offer create that record, so they are exempt (the receivers check them).
+    // a ticket and a first offer create that record, so they are exempt (the receivers check them: an invitation we
+    // issued, one our user redeemed). Every miss is refused with the same public reason (the detail stays in our log).
     private static async Task CheckPartnerAsync(DomainTransaction tx, PeerMessage message)
     {
         if (message.Target is not ("tally" or "chit") || (message.Target == "tally" && message.Action == "ticket"))
@@ -127,18 +128,14 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
         var key = message.Target == "tally" ? message.Object?["uuid"] : message.Object?["tally"];
         if (!Guid.TryParse(key is JsonValue k && k.TryGetValue<string>(out var text) ? text : null, out var tally))
             throw Refuse("the message names no tally");
-        var half = (await tx.LockTallyAsync(tally).ConfigureAwait(false)).FirstOrDefault(h => h.HoldCuid == message.To.Cuid);
-        if (half is null)
-        {
-            if (message.Target == "tally" && message.Action == "offer")
-                return;
-            throw Refuse($"unknown tally {tally} for user {message.To.Cuid}");
-        }
-
-        if (half.PartAgent is null && message.Target == "tally" && message.Action == "offer")
+        var halves = await tx.LockTallyAsync(tally).ConfigureAwait(false);
+        var half = halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid);
+        if (half is null && halves.Count == 0 && message.Target == "tally" && message.Action == "offer")
             return;
+        if (half is null)
+            throw DomainErrors.UnknownRecipient($"unknown tally {tally} for user {message.To.Cuid}");
         if (half.PartAgent != message.From.Agent || half.PartCuid != message.From.Cuid)
-            throw Refuse($"from {message.From.Cuid}@{message.From.Agent} is not the partner recorded on tally {tally}");
+            throw DomainErrors.UnknownRecipient($"from {message.From.Cuid}@{message.From.Agent} is not the partner recorded on tally {tally}");
     }
 
     private static DomainException Refuse(string reason) => new("peer_message_refused", reason, 400);

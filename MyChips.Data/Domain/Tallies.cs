@@ -100,6 +100,11 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
             var account = await Users.ReadAsync(tx.Connection, tx.Transaction, "user_id = @id", new { id = user.UserId }, tx.CancellationToken).ConfigureAwait(false);
             var cert = account?.Cert ?? throw new DomainException("no_certificate", "Register a key (ticket login) before redeeming invitations.", 409);
             var from = Chad.FromJson(cert["chad"])!;
+            // The inviter's first offer is expected only through a redemption (docs/peer-rules.md).
+            await tx.Connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO mychips.redemptions (user_id, inviter_cuid, inviter_agent, expires_at) VALUES (@userId, @cuid, @agent, now() + @life)",
+                new { userId = user.UserId, cuid = inviter.Cuid, agent = inviter.Agent, life = options.Value.RedemptionLifetime },
+                tx.Transaction, cancellationToken: tx.CancellationToken)).ConfigureAwait(false);
             await router.SendAsync(tx, new PeerMessage("tally", "ticket", inviter, from, null,
                 new JsonObject { ["token"] = token, ["cert"] = cert.DeepClone() })).ConfigureAwait(false);
             return inviter.Agent == tx.Agent.Id;
@@ -143,6 +148,7 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
                 throw DomainErrors.BadSignature("tally");
             if (!verifier.Verify(tx, half.PartCert?["public"], bytes, half.PartSig))
                 throw DomainErrors.BadSignature("partner's tally");
+            await TallyReceiver.EnsureTallyRoomAsync(tx, half).ConfigureAwait(false);
             half.HoldSig = signature;
             TallyReceiver.Open(half, json);
             UserEvents.Tally(tx, half);
@@ -197,6 +203,7 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
         var tallies = new List<TallyBalance>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             tallies.Add(new TallyBalance(reader.GetGuid(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+        // At most LedgerBounds.MaxBalanceTallies tallies of at most ±(2^53−1) each: the sums fit a long.
         return new Balance(tallies.Sum(t => t.Net), tallies.Sum(t => t.NetPending), tallies);
     }
 

@@ -57,6 +57,12 @@ public sealed class TallyHalf
     public long Net { get; internal set; }
     public long NetPending { get; internal set; }
 
+    /// <summary>Chits pending on this half (invoices sent or received, not yet paid or refused).</summary>
+    public int PendingChits { get; internal set; }
+
+    /// <summary>The state code when the half was loaded (null for a half created in this transaction).</summary>
+    internal string? LoadedState { get; set; }
+
     internal bool IsNew { get; set; }
     internal bool Dirty { get; set; }
 
@@ -81,6 +87,56 @@ public sealed class TallyHalf
 
     /// <summary>The credit the partner grants us (their terms' <c>limit</c>, 0 when absent): how far below zero our net may go.</summary>
     public long PartnerLimit => TermsLimit(PartTerms);
+
+    /// <summary>The credit we grant the partner (our terms' <c>limit</c>, 0 when absent): how far above zero our net may go.</summary>
+    public long HoldLimit => TermsLimit(HoldTerms);
+
+    /// <summary>
+    /// Checks that a payment stays within the credit the two sides granted each other (the same terms bind a local payment
+    /// and one received from the partner's site): our own payment may take our net down to minus the partner's limit, the
+    /// partner's up to our limit. Settings chits move no value.
+    /// </summary>
+    internal void EnsureCredit(ChitRecord chit)
+    {
+        if (chit.Type != ChitRecord.Tran)
+            return;
+        var after = Net + chit.HolderNet(Type);
+        if (chit.By == Type && after < -PartnerLimit)
+            throw DomainErrors.LimitExceeded(PartnerLimit);
+        if (chit.By != Type && after > HoldLimit)
+            throw DomainErrors.PartnerLimitExceeded(HoldLimit);
+    }
+
+    /// <summary>A chit became pending on this half: counted, and its amount added to the pending net (both bounded).</summary>
+    internal void AddPending(ChitRecord chit)
+    {
+        if (PendingChits >= LedgerBounds.MaxPendingChits)
+            throw DomainErrors.PendingLimitReached(LedgerBounds.MaxPendingChits);
+        NetPending = LedgerBounds.Add(NetPending, chit.HolderNet(Type), "pending balance");
+        PendingChits++;
+        Touch();
+    }
+
+    /// <summary>A pending chit was refused or withdrawn: its amount leaves the pending net.</summary>
+    internal void RemovePending(ChitRecord chit)
+    {
+        NetPending -= chit.HolderNet(Type);
+        PendingChits--;
+        Touch();
+    }
+
+    /// <summary>A chit became good: its amount moves the net (and the pending net, unless it was pending already).</summary>
+    internal void Settle(ChitRecord chit, bool wasPending)
+    {
+        var amount = chit.HolderNet(Type);
+        var net = LedgerBounds.Add(Net, amount, "balance");
+        if (wasPending)
+            PendingChits--;
+        else
+            NetPending = LedgerBounds.Add(NetPending, amount, "pending balance");
+        Net = net;
+        Touch();
+    }
 
     internal static long TermsLimit(JsonObject terms) =>
         terms["limit"] is JsonValue v && v.TryGetValue<long>(out var limit) ? limit : 0;

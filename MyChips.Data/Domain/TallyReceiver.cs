@@ -62,40 +62,68 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         return None;
     }
 
-    /// <summary>An offer (or counter-offer): context null, void, H.offer, P.offer → P.offer, storing every core field as received (B2).</summary>
+    /// <summary>
+    /// An offer (or counter-offer): context null, void, H.offer, P.offer → P.offer, storing every core field as received
+    /// (B2). It may touch only the half held by the addressed user, only when it comes from the partner that half names;
+    /// a first offer (no half yet) only from an inviter whose invitation that user redeemed. Validated as a local offer.
+    /// </summary>
     private async Task<IReadOnlyList<PeerMessage>> OfferAsync(DomainTransaction tx, PeerMessage message)
     {
         var obj = message.Object ?? throw new DomainException("malformed_message", "An offer carries the tally.");
         var uuid = Guid.TryParse((string?)obj["uuid"], out var u) ? u : throw new DomainException("malformed_message", "The tally has no uuid.");
+        var halves = await tx.LockTallyAsync(uuid).ConfigureAwait(false);
+        var half = halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid);
+        if (half is null && halves.Count > 0)
+            throw DomainErrors.UnknownRecipient($"tally {uuid} is not held by {message.To.Cuid}");
+        if (half is not null && (half.PartAgent != message.From.Agent || half.PartCuid != message.From.Cuid))
+            throw DomainErrors.UnknownRecipient($"tally {uuid} of {message.To.Cuid} names {half.PartCuid}@{half.PartAgent} as partner, not {message.From.Cuid}@{message.From.Agent}");
+        long? newUser = null;
+        if (half is null)
+            newUser = await ExpectedFirstOfferAsync(tx, message, uuid).ConfigureAwait(false);
+
         var side = SideOf(obj, message.To) ?? throw new DomainException("malformed_message", "Neither certificate of the tally names the recipient.");
+        if (half is not null && side != half.Type)
+            throw new DomainException("peer_message_refused", $"The offer puts {message.To.Cuid} on the {side} side of tally {uuid}, which they hold as {half.Type}.", 409);
         var partnerSide = side == TallyHalf.Stock ? TallyHalf.Foil : TallyHalf.Stock;
+        var partnerChad = Chad.FromJson(obj[partnerSide]?["cert"]?["chad"])
+            ?? throw new DomainException("malformed_message", "The partner's certificate of the tally has no chad.");
+        // The offering partner is the sender, or any agent could present an offer in another user's name.
+        if (!partnerChad.SameUser(message.From))
+            throw new DomainException("peer_message_refused", $"the offer's partner {partnerChad.Cuid}@{partnerChad.Agent} is not the sender {message.From.Cuid}@{message.From.Agent}", 400);
+        var core = CoreOf(obj);
+        ValidateOffer(core, side, partnerSide);
+
+        if (half is not null && half.State is not ("void" or "H.offer" or "P.offer"))
+        {
+            tx.Ignore($"tally/offer for {uuid}: our half is {half.State}, which takes no offer");
+            return None;
+        }
+
         var sign = obj["sign"] as JsonObject;
         var partnerSig = (string?)sign?[partnerSide];
-        var core = CoreOf(obj);
+        if (half is { State: "void" } && partnerSig == half.PartSig)
+        {
+            // The offer our user refused, sent again (a reference node re-sends without ids): it does not revive the tally.
+            tx.Ignore($"tally/offer for {uuid}: a repeat of the offer refused (our half is void)");
+            return None;
+        }
+
         if (!verifier.Verify(tx, obj[partnerSide]?["cert"]?["public"], TallyJson.SignedBytes(core), partnerSig))
             throw DomainErrors.BadSignature("tally offer");
 
-        var halves = await tx.LockTallyAsync(uuid).ConfigureAwait(false);
-        var half = halves.FirstOrDefault(h => h.Type == side);
-        if (half is not null && half.State is not ("void" or "H.offer" or "P.offer"))
-            return None;
-        var partnerChad = Chad.FromJson(obj[partnerSide]?["cert"]?["chad"])
-            ?? throw new DomainException("malformed_message", "The partner's certificate of the tally has no chad.");
-        // A first offer is exempt from the envelope's partner check (there is no record yet), so bind it here: the
-        // offering partner is the sender, or any agent could present an offer in another user's name.
-        if (!partnerChad.SameUser(message.From))
-            throw new DomainException("peer_message_refused", $"the offer's partner {partnerChad.Cuid}@{partnerChad.Agent} is not the sender {message.From.Cuid}@{message.From.Agent}", 400);
+        // Our user's certificate is ours to give: the partner may not replace it.
+        var ourCert = half?.HoldCert ?? await CurrentCertAsync(tx, newUser!.Value).ConfigureAwait(false);
+        if (!JsonNode.DeepEquals(core[side]?["cert"], ourCert))
+            throw new DomainException("peer_message_refused", $"The offer for tally {uuid} does not carry {message.To.Cuid}'s current certificate.", 409);
+
         if (half is null)
         {
-            var userId = await tx.Connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-                "SELECT user_id FROM mychips.users WHERE cuid = @cuid AND agent = @agent",
-                new { cuid = message.To.Cuid, agent = tx.Agent.Id }, tx.Transaction, cancellationToken: tx.CancellationToken)).ConfigureAwait(false)
-                ?? throw DomainErrors.UserNotFound(message.To.Cuid);
             if (partnerChad.Agent != tx.Agent.Id)
                 await EnsureAgentAsync(tx, partnerChad).ConfigureAwait(false);
-            half = new TallyHalf { UserId = userId, HoldCuid = message.To.Cuid, Uuid = uuid, Type = side, IsNew = true };
+            half = new TallyHalf { UserId = newUser!.Value, HoldCuid = message.To.Cuid, Uuid = uuid, Type = side, IsNew = true };
             Apply(half, core, side, partnerSig, partnerChad);
             await tx.AddTallyAsync(half).ConfigureAwait(false);
+            OutboxWithdrawal.TicketAnswered(tx, partnerChad, message.To.Cuid);
         }
         else
         {
@@ -107,13 +135,73 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         return None;
     }
 
-    /// <summary>The partner is revising our offer: we stay in H.offer and are told.</summary>
+    /// <summary>
+    /// A first offer is expected only from an inviter whose invitation the addressed user redeemed (and has not had an
+    /// offer for yet): the redemption is used up. Returns the user; anything else is refused the same way as an unknown
+    /// user, so a stranger cannot probe for users.
+    /// </summary>
+    private static async Task<long> ExpectedFirstOfferAsync(DomainTransaction tx, PeerMessage message, Guid uuid)
+    {
+        var match = await tx.Connection.QuerySingleOrDefaultAsync<(long UserId, long RedemptionId)>(new CommandDefinition(
+            """
+            SELECT u.user_id, r.redemption_id FROM mychips.users u JOIN mychips.redemptions r USING (user_id)
+            WHERE u.cuid = @cuid AND u.agent = @agent AND r.inviter_agent = @fromAgent AND r.inviter_cuid = @fromCuid
+              AND r.used_at IS NULL AND r.expires_at > now()
+            ORDER BY r.redemption_id LIMIT 1 FOR UPDATE OF r
+            """, new { cuid = message.To.Cuid, agent = tx.Agent.Id, fromAgent = message.From.Agent, fromCuid = message.From.Cuid },
+            tx.Transaction, cancellationToken: tx.CancellationToken)).ConfigureAwait(false);
+        if (match.UserId == 0)
+            throw DomainErrors.UnknownRecipient($"first offer of tally {uuid} to {message.To.Cuid} from {message.From.Cuid}@{message.From.Agent}, who has no redeemed invitation of theirs");
+        await tx.Connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE mychips.redemptions SET used_at = now(), tally_uuid = @uuid WHERE redemption_id = @id",
+            new { id = match.RedemptionId, uuid }, tx.Transaction, cancellationToken: tx.CancellationToken)).ConfigureAwait(false);
+        return match.UserId;
+    }
+
+    private static async Task<JsonNode?> CurrentCertAsync(DomainTransaction tx, long userId)
+    {
+        var text = await tx.Connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT cert::text FROM mychips.users WHERE user_id = @userId", new { userId }, tx.Transaction,
+            cancellationToken: tx.CancellationToken)).ConfigureAwait(false);
+        return text is null ? null : JsonNode.Parse(text);
+    }
+
+    // The limits a local offer meets (memo, terms), plus bounds on what only a peer can send (certificates, contract).
+    private static void ValidateOffer(JsonObject core, string side, string partnerSide)
+    {
+        if (core["memo"] is { } memo && !(memo is JsonValue m && m.TryGetValue<string>(out _)))
+            throw DomainErrors.InvalidField("memo", "must be text or null.");
+        MemoRule.Ensure((string?)core["memo"]);
+        foreach (var s in new[] { side, partnerSide })
+        {
+            var terms = core[s]?["terms"];
+            if (terms is not null and not JsonObject)
+                throw DomainErrors.InvalidField($"{s}.terms", "must be an object.");
+            TallyTerms.Validate(terms as JsonObject, $"{s}.terms");
+            if (core[s]?["cert"] is not JsonObject cert || cert.ToJsonString().Length > MaxCertBytes)
+                throw DomainErrors.InvalidField($"{s}.cert", $"must be an object of at most {MaxCertBytes} bytes of JSON.");
+        }
+
+        if (core["agree"] is { } agree && agree.ToJsonString().Length > MaxAgreeBytes)
+            throw DomainErrors.InvalidField("agree", $"must be at most {MaxAgreeBytes} bytes of JSON.");
+    }
+
+    private const int MaxCertBytes = 8192;
+
+    private const int MaxAgreeBytes = 1024;
+
+    /// <summary>The partner is revising our offer: we stay in H.offer and are told; our offer has its answer.</summary>
     private static async Task<IReadOnlyList<PeerMessage>> DraftAsync(DomainTransaction tx, PeerMessage message)
     {
         var half = await OurHalfAsync(tx, message).ConfigureAwait(false);
-        if (half?.State == "H.offer")
+        if (half.State == "H.offer")
         {
+            OutboxWithdrawal.Answered(tx, half, "tally", "offer");
             tx.Emit(half.UserId, new JsonObject { ["type"] = "tally", ["tally"] = half.Uuid.ToString(), ["state"] = half.State, ["action"] = false, ["revising"] = true });
+        }
+        else
+        {
+            tx.Ignore($"tally/draft for {half.Uuid}: our half is {half.State}, not H.offer");
         }
 
         return None;
@@ -123,27 +211,41 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
     private static async Task<IReadOnlyList<PeerMessage>> VoidAsync(DomainTransaction tx, PeerMessage message)
     {
         var half = await OurHalfAsync(tx, message).ConfigureAwait(false);
-        if (half?.State == "H.offer")
+        if (half.State == "H.offer")
         {
             half.Status = "void";
             half.Touch();
             UserEvents.Tally(tx, half);
         }
+        else if (half.State != "void")
+        {
+            tx.Ignore($"tally/void for {half.Uuid}: our half is {half.State}, not H.offer");
+        }
 
         return None;
     }
 
-    /// <summary>The partner accepted: H.offer → open with both signatures checked over our text; we answer chain ack 0.</summary>
+    /// <summary>
+    /// The partner accepted: H.offer → open with both signatures checked over our text; we answer chain ack 0. Also from
+    /// void when our signed offer is still what the partner accepted: its refusal crossed a re-sent offer and its user
+    /// accepted that (a reference node re-sends without ids); the tally both signed is in force on its side, so it is here.
+    /// </summary>
     private async Task<IReadOnlyList<PeerMessage>> OpenAsync(DomainTransaction tx, PeerMessage message)
     {
         var half = await OurHalfAsync(tx, message).ConfigureAwait(false);
-        if (half?.State != "H.offer")
+        if (half.State is not ("H.offer" or "void") || half.HoldSig is null)
+        {
+            if (half.State != "open")
+                tx.Ignore($"tally/open for {half.Uuid}: our half is {half.State}, which cannot open");
             return None;
+        }
+
         var partnerSig = (string?)(message.Object?["sign"] as JsonObject)?[half.PartnerType];
         var json = TallyJson.Build(half);
         var bytes = TallyJson.SignedBytes(json);
         if (!verifier.Verify(tx, half.PartCert?["public"], bytes, partnerSig) || !verifier.Verify(tx, half.HoldCert["public"], bytes, half.HoldSig))
             throw DomainErrors.BadSignature("accepted tally");
+        await EnsureTallyRoomAsync(tx, half).ConfigureAwait(false);
         half.PartSig = partnerSig;
         Open(half, json);
         half.ChainConf = 0;
@@ -155,6 +257,16 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
                 ["cmd"] = "ack", ["tally"] = half.Uuid.ToString(), ["index"] = 0, ["hash"] = Base64Url.Encode(half.Digest!),
             }),
         ];
+    }
+
+    /// <summary>A user may hold at most <see cref="LedgerBounds.MaxBalanceTallies"/> tallies that carry a balance.</summary>
+    internal static async Task EnsureTallyRoomAsync(DomainTransaction tx, TallyHalf half)
+    {
+        var held = await tx.Connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT balance_tallies FROM mychips.users WHERE user_id = @userId", new { userId = half.UserId }, tx.Transaction,
+            cancellationToken: tx.CancellationToken)).ConfigureAwait(false);
+        if (held >= LedgerBounds.MaxBalanceTallies)
+            throw DomainErrors.TallyLimitReached();
     }
 
     /// <summary>offer → open: the digest (chain block 0) is stored and the terms become the settings of each side.</summary>
@@ -178,12 +290,14 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         return result;
     }
 
-    private static async Task<TallyHalf?> OurHalfAsync(DomainTransaction tx, PeerMessage message)
+    // The addressed user's half, when the sender is the partner it names; anything else is refused as unknown.
+    private static async Task<TallyHalf> OurHalfAsync(DomainTransaction tx, PeerMessage message)
     {
         if (!Guid.TryParse((string?)message.Object?["uuid"], out var uuid))
-            return null;
+            throw new DomainException("malformed_message", "The tally has no uuid.");
         var halves = await tx.LockTallyAsync(uuid).ConfigureAwait(false);
-        return halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid && h.PartCuid == message.From.Cuid && h.PartAgent == message.From.Agent);
+        return halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid && h.PartCuid == message.From.Cuid && h.PartAgent == message.From.Agent)
+            ?? throw DomainErrors.UnknownRecipient($"tally {uuid} of {message.To.Cuid} with partner {message.From.Cuid}@{message.From.Agent}");
     }
 
     private static void Apply(TallyHalf half, JsonObject core, string side, string? partnerSig, Chad partner)

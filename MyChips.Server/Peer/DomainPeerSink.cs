@@ -61,9 +61,11 @@ internal sealed class DomainPeerSink(
 
         var id = Text(json, PeerInbox.IdMember);
         if (result.Outcome == PeerInboxOutcome.Rejected)
-            refusals.Record(message.PeerAgent, what, result.Reason!);
+            refusals.Record(message.PeerAgent, what, result.Detail is null ? result.Reason! : $"{result.Reason} ({result.Detail})");
         else if (result.Outcome == PeerInboxOutcome.Duplicate)
             logger.LogInformation("Message {What} {Id} from {Peer} was applied before; ignored", what, id, message.PeerAgent);
+        foreach (var note in result.Notes ?? [])
+            logger.LogWarning("Message {What} {Id} from {Peer} left nothing to do: {Note}", what, id, message.PeerAgent, note);
         if (id is not null)
             SendReceipt(message.PeerAgent, DeliveryReceipt.Create(json, id, result.Reason));
         return result.Outcome switch

@@ -21,6 +21,7 @@ internal sealed class OutboxSender(
     OutboxReceiptQueue receipts,
     SitePeerTransport transport,
     IOptions<SitePeerOptions> options,
+    IOptions<PeerTransportOptions> transportOptions,
     PeerMetrics metrics,
     ILogger<OutboxSender> logger) : BackgroundService
 {
@@ -45,8 +46,14 @@ internal sealed class OutboxSender(
             TimeSpan wait = settings.PollInterval;
             try
             {
-                foreach (var (id, peer, key) in await outbox.GiveUpAsync(settings.MaxTries, stoppingToken).ConfigureAwait(false))
+                foreach (var (id, peer, key, retired) in await outbox.GiveUpAsync(settings.MaxTries, ReceiptlessPeers(), stoppingToken).ConfigureAwait(false))
                 {
+                    if (retired)
+                    {
+                        logger.LogInformation("Outbox message {OutboxId} ({Key}) to reference peer {Peer} retired after {Tries} tries (it sends no receipts)", id, key, peer, settings.MaxTries);
+                        continue;
+                    }
+
                     metrics.GivenUp();
                     logger.LogError("Outbox message {OutboxId} ({Key}) to {Peer} given up after {Tries} tries without a receipt", id, key, peer, settings.MaxTries);
                 }
@@ -88,6 +95,16 @@ internal sealed class OutboxSender(
 
         await listener.ConfigureAwait(false);
         await receipting.ConfigureAwait(false);
+    }
+
+    // Reference nodes (configured in a legacy mode) ignore our receipt target: silence from them is not a failure.
+    private ReceiptlessPeers ReceiptlessPeers()
+    {
+        var modes = transportOptions.Value;
+        return new ReceiptlessPeers(
+            modes.Mode != PeerTransportMode.Noise,
+            [.. modes.PeerModes.Where(p => p.Value != PeerTransportMode.Noise).Select(p => p.Key)],
+            [.. modes.PeerModes.Where(p => p.Value == PeerTransportMode.Noise).Select(p => p.Key)]);
     }
 
     private void Send(PeerConnectionManager manager, OutboxItem item)
