@@ -73,7 +73,9 @@ public sealed class TallyReceiver(SignatureVerifier verifier)
         var uuid = Guid.TryParse((string?)obj["uuid"], out var u) ? u : throw new DomainException("malformed_message", "The tally has no uuid.");
         var halves = await tx.LockTallyAsync(uuid).ConfigureAwait(false);
         var half = halves.FirstOrDefault(h => h.HoldCuid == message.To.Cuid);
-        if (half is null && halves.Count > 0)
+        // Between two users of this site the offerer's own half exists already; any other half means the uuid is taken.
+        if (half is null && halves.Any(h => !(message.From.Agent == tx.Agent.Id && h.HoldCuid == message.From.Cuid
+                && h.PartCuid == message.To.Cuid && h.PartAgent == tx.Agent.Id)))
             throw DomainErrors.UnknownRecipient($"tally {uuid} is not held by {message.To.Cuid}");
         if (half is not null && (half.PartAgent != message.From.Agent || half.PartCuid != message.From.Cuid))
             throw DomainErrors.UnknownRecipient($"tally {uuid} of {message.To.Cuid} names {half.PartCuid}@{half.PartAgent} as partner, not {message.From.Cuid}@{message.From.Agent}");

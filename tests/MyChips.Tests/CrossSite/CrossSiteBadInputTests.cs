@@ -157,10 +157,12 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
         var before = await siteA.SnapshotAsync();
 
-        // A first offer is exempt from the partner check; its partner certificate carries a key (the signature
-        // verifies) but no chad. It used to escape the sink as a NullReferenceException, unanswered, so the sender
-        // re-sent it forever.
-        var message = FirstOffer(aAgent, key, foilChad: null, sender: mallory.Id, id: "nochad-1", withAgree: true);
+        // A first offer is exempt from the partner check (alice redeemed mallory's invitation); its partner certificate
+        // carries a key (the signature verifies) but no chad. It used to escape the sink as a NullReferenceException,
+        // unanswered, so the sender re-sent it forever.
+        var aliceCert = await RedeemedAsync(siteA, "alice", "mal", mallory.Id);
+        before = await siteA.SnapshotAsync();
+        var message = FirstOffer(aAgent, aliceCert, key, foilChad: null, sender: mallory.Id, id: "nochad-1", withAgree: true);
         await AssertRejectedAsync(siteA, sink, mallory.Id, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync("/api/tallies");
@@ -179,7 +181,9 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var before = await siteA.SnapshotAsync();
 
         // Mallory's agent signs an offer with a key of its own but names bob at another agent as the offering partner.
-        var message = FirstOffer(aAgent, key, foilChad: new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id }, sender: mallory.Id, id: "spoof-1", withAgree: true);
+        var aliceCert = await RedeemedAsync(siteA, "alice", "mal", mallory.Id);
+        before = await siteA.SnapshotAsync();
+        var message = FirstOffer(aAgent, aliceCert, key, foilChad: new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id }, sender: mallory.Id, id: "spoof-1", withAgree: true);
         await AssertRejectedAsync(siteA, sink, mallory.Id, message, "is not the sender");
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
@@ -197,7 +201,9 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var before = await siteA.SnapshotAsync();
 
         // No "agree": the insert breaks a not-null constraint (23502), which used to escape the sink unanswered.
-        var message = FirstOffer(aAgent, key, foilChad: new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id }, sender: mallory.Id, id: "noagree-1", withAgree: false);
+        var aliceCert = await RedeemedAsync(siteA, "alice", "mal", mallory.Id);
+        before = await siteA.SnapshotAsync();
+        var message = FirstOffer(aAgent, aliceCert, key, foilChad: new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id }, sender: mallory.Id, id: "noagree-1", withAgree: false);
         await AssertRejectedAsync(siteA, sink, mallory.Id, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
@@ -257,6 +263,21 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         await alice.GetAsync("/api/tallies");
     }
 
+    /// <summary>
+    /// As if <paramref name="cuid"/> had redeemed an invitation of <paramref name="inviterCuid"/> at
+    /// <paramref name="inviterAgent"/> (the only way a first offer is expected); returns the user's certificate.
+    /// </summary>
+    internal static async Task<JsonNode> RedeemedAsync(PeerSite site, string cuid, string inviterCuid, string inviterAgent)
+    {
+        await using var connection = await site.OpenAsync();
+        await connection.ExecuteAsync(
+            """
+            INSERT INTO mychips.redemptions (user_id, inviter_cuid, inviter_agent, expires_at)
+            SELECT user_id, @inviterCuid, @inviterAgent, now() + interval '1 hour' FROM mychips.users WHERE cuid = @cuid
+            """, new { cuid, inviterCuid, inviterAgent });
+        return JsonNode.Parse(await connection.ExecuteScalarAsync<string>("SELECT cert::text FROM mychips.users WHERE cuid = @cuid", new { cuid }) ?? "null")!;
+    }
+
     /// <summary>The sink rejects <paramref name="message"/> from <paramref name="sender"/> and logs one refusal naming <paramref name="reason"/>.</summary>
     private static async Task AssertRejectedAsync(PeerSite site, IPeerMessageSink sink, string sender, JsonObject message, string reason)
     {
@@ -270,7 +291,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
     /// A first tally offer to alice from <paramref name="sender"/>, signed by the foil with <paramref name="key"/>
     /// (first offers are exempt from the partner check, so only what they carry can be judged).
     /// </summary>
-    private static JsonObject FirstOffer(string aliceAgent, UserSigningKey key, JsonObject? foilChad, string sender, string id, bool withAgree)
+    internal static JsonObject FirstOffer(string aliceAgent, JsonNode aliceCert, UserSigningKey key, JsonObject? foilChad, string sender, string id, bool withAgree)
     {
         var foilCert = new JsonObject { ["public"] = key.ExportPublicJwk() };
         if (foilChad is not null)
@@ -281,7 +302,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var core = new JsonObject
         {
             ["version"] = 1, ["revision"] = 1, ["uuid"] = Guid.NewGuid().ToString(), ["date"] = "2026-01-01T00:00:00.000Z",
-            ["stock"] = new JsonObject { ["cert"] = new JsonObject { ["chad"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aliceAgent } } },
+            ["stock"] = new JsonObject { ["cert"] = aliceCert.DeepClone() },
             ["foil"] = new JsonObject { ["cert"] = foilCert },
         };
         if (withAgree)
