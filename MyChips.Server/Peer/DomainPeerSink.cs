@@ -17,6 +17,7 @@ internal sealed class DomainPeerSink(
     OutboxReceiptQueue receipts,
     SitePeerTransport transport,
     PeerRefusals refusals,
+    OfferRateLimiter offers,
     ILogger<DomainPeerSink> logger) : IPeerMessageSink
 {
     public async ValueTask<bool> AcceptTicketAsync(PeerTicketRequest ticket, CancellationToken cancellationToken)
@@ -25,6 +26,12 @@ internal sealed class DomainPeerSink(
         if (!held.Admitted)
         {
             logger.LogWarning("Ticket from {Peer} not answered: {Reason}", ticket.PeerAgent, held.Reason);
+            return false;
+        }
+
+        if (!offers.Admit(ticket.PeerAgent, "ticket"))
+        {
+            refusals.Record(ticket.PeerAgent, "ticket", "rate_limited: too many tally offers and tickets from this agent; not answered");
             return false;
         }
 
@@ -47,6 +54,13 @@ internal sealed class DomainPeerSink(
 
         if (Text(json, "target") == DeliveryReceipt.Target)
             return Receipt(message.PeerAgent, json);
+
+        if (Text(json, "target") == "tally" && !offers.Admit(message.PeerAgent, Text(json, "action")))
+        {
+            // No receipt: the sender tries again later, when the bucket has refilled.
+            refusals.Record(message.PeerAgent, what, "rate_limited: too many tally offers and tickets from this agent; not applied, no receipt");
+            return PeerDelivery.Ignored;
+        }
 
         PeerInboxResult result;
         try

@@ -18,6 +18,8 @@ internal static class SitePeerExtensions
         var site = configuration.Bind<SitePeerOptions>(SitePeerOptions.Section);
         if (!site.Enabled)
             return builder;
+        if (site.OfferRate is < 1 or > 100_000)
+            throw new ConfigurationException($"Peer:OfferRate must be from 1 to 100000 offers per minute; got {site.OfferRate}.");
         PeerTransportOptions transport;
         try
         {
@@ -44,6 +46,7 @@ internal static class SitePeerExtensions
         services.AddSingleton<PeerKeyResolver>();
         services.AddSingleton<SitePeerTransport>();
         services.AddSingleton<PeerRefusals>();
+        services.AddSingleton<OfferRateLimiter>();
         services.AddSingleton<PeerMetrics>();
         services.AddSingleton<OutboxWakeup>();
         services.AddSingleton<OutboxReceiptQueue>();

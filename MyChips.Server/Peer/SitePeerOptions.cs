@@ -38,6 +38,9 @@ public sealed class SitePeerOptions
     /// <summary>Rows claimed per round.</summary>
     public int BatchSize { get; set; } = 200;
 
+    /// <summary>Tally offers and tickets applied per remote agent and minute (also the burst); more wait for the re-send.</summary>
+    public int OfferRate { get; set; } = 30;
+
     /// <summary>The outbox is checked at least this often even without a NOTIFY.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

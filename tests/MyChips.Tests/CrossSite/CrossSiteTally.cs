@@ -13,13 +13,14 @@ public static class CrossSiteTally
     /// <paramref name="stock"/> (on <paramref name="stockSite"/>) drafts and invites; <paramref name="foil"/> redeems on
     /// its own site (ticket over IK); stock offers, foil accepts; returns once both halves are open and confirmed at 0.
     /// </summary>
-    public static async Task<Guid> OpenAsync(SiteDatabase stockSite, ApiUser stock, SiteDatabase foilSite, ApiUser foil)
+    public static async Task<Guid> OpenAsync(SiteDatabase stockSite, ApiUser stock, SiteDatabase foilSite, ApiUser foil,
+        long stockGrants = 100_000_000, long foilGrants = 100_000_000)
     {
         var draft = await stock.PostAsync("/api/tallies", new
         {
             type = "stock", memo = "cross-site tally",
-            holdTerms = new JsonObject { ["limit"] = 100_000_000, ["call"] = 30 },
-            partTerms = new JsonObject { ["limit"] = 100_000_000 },
+            holdTerms = new JsonObject { ["limit"] = stockGrants, ["call"] = 30 },
+            partTerms = new JsonObject { ["limit"] = foilGrants },
         });
         var tally = Guid.Parse((string)draft["uuid"]!);
         var invitation = await stock.PostAsync($"/api/tallies/{tally}/invite");

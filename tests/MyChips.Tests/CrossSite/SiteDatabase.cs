@@ -53,7 +53,10 @@ public sealed record SiteDatabase(string ConnectionString)
             SELECT concat_ws(' | ',
                 (SELECT count(*) FROM mychips.tallies), (SELECT count(*) FROM mychips.chits), (SELECT count(*) FROM mychips.outbox),
                 (SELECT count(*) FROM mychips.received_messages), (SELECT count(*) FROM mychips.user_events), (SELECT count(*) FROM mychips.agents),
-                (SELECT md5(coalesce(string_agg(concat_ws(',', tally_uuid, tally_type, status, net, net_pending, chain_last, chain_conf, encode(chain_hash, 'hex'), part_agent), ';' ORDER BY tally_id), '')) FROM mychips.tallies),
+                (SELECT md5(coalesce(string_agg(concat_ws(',', redemption_id, used_at), ';' ORDER BY redemption_id), '')) FROM mychips.redemptions),
+                (SELECT md5(coalesce(string_agg(concat_ws(',', tally_uuid, tally_type, status, net, net_pending, pending_chits, chain_last, chain_conf,
+                    encode(chain_hash, 'hex'), part_agent, part_cuid, hold_sig, part_sig, revision, memo, md5(hold_cert::text), md5(coalesce(part_cert::text, '')),
+                    md5(hold_terms::text), md5(part_terms::text)), ';' ORDER BY tally_id), '')) FROM mychips.tallies),
                 (SELECT md5(coalesce(string_agg(concat_ws(',', chit_uuid, status, units, chain_idx, encode(chain_dgst, 'hex')), ';' ORDER BY chit_id), '')) FROM mychips.chits))
             """) ?? "";
     }

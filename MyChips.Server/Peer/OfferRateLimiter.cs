@@ -1,0 +1,38 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace MyChips.Server.Peer;
+
+/// <summary>
+/// Tally offers and tickets per remote agent: a token bucket each (<c>Peer:OfferRate</c> per minute, the same as a
+/// burst). Anyone holding a key can send them to any user, and each costs a signature check and a transaction; past the
+/// rate a message is not applied and gets no receipt, so an honest sender simply tries again later.
+/// </summary>
+internal sealed class OfferRateLimiter : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> _limiter;
+
+    public OfferRateLimiter(IOptions<SitePeerOptions> options)
+    {
+        var rate = options.Value.OfferRate;
+        _limiter = PartitionedRateLimiter.Create<string, string>(agent => RateLimitPartition.GetTokenBucketLimiter(agent, _ => new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = rate,
+            TokensPerPeriod = rate,
+            ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+    }
+
+    /// <summary>Whether a tally message (<paramref name="action"/>) from <paramref name="agent"/> may be applied now.</summary>
+    public bool Admit(string agent, string? action)
+    {
+        if (action is not ("offer" or "ticket"))
+            return true;
+        using var lease = _limiter.AttemptAcquire(agent);
+        return lease.IsAcquired;
+    }
+
+    public void Dispose() => _limiter.Dispose();
+}
