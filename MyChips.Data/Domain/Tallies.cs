@@ -10,7 +10,7 @@ namespace MyChips.Data.Domain;
 /// transaction; each checks the state it starts from (context guard); repeating an action that already took effect
 /// returns the current tally and changes nothing.
 /// </summary>
-public sealed class Tallies(DomainRunner runner, MessageRouter router, SignatureVerifier verifier, NpgsqlDataSource dataSource, IOptions<DomainOptions> options)
+public sealed class Tallies(DomainRunner runner, MessageRouter router, SignatureVerifier verifier, NpgsqlDataSource dataSource, IOptions<DomainOptions> options, IPeerProfiles peers)
 {
     public Task<TallyView> CreateAsync(AuthenticatedUser user, TallyDraft draft, CancellationToken cancellationToken)
     {
@@ -118,6 +118,7 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
             TallyState.Guard(half, "offer the tally", "P.draft", "void");
             if (half.PartCert is null)
                 throw DomainErrors.InvalidStateTransition("offer a tally without a partner", half.State);
+            EnsurePartnerCanVerify(tx, half);
             if (!verifier.Verify(tx, half.HoldCert["public"], bytes, signature))
                 throw DomainErrors.BadSignature("tally");
             half.HoldSig = signature;
@@ -137,6 +138,7 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
             if (half.Status == "open" && half.HoldSig == signature)
                 return TallyView.Of(half);
             TallyState.Guard(half, "accept the tally", "P.offer");
+            EnsurePartnerCanVerify(tx, half);
             var json = TallyJson.Build(half);
             var bytes = TallyJson.SignedBytes(json);
             if (!verifier.Verify(tx, half.HoldCert["public"], bytes, signature))
@@ -212,6 +214,20 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             views.Add(TallyView.Of(DomainTransaction.ReadTally(reader)));
         return views;
+    }
+
+    /// <summary>
+    /// A reference partner verifies our user's signature only as P-521/SHA-384 (PROTOCOL 3.1): with any other key the
+    /// tally could never open there, so it is refused before anything is signed away or sent. Our own agent's users
+    /// (loopback) are never reference peers.
+    /// </summary>
+    private void EnsurePartnerCanVerify(DomainTransaction tx, TallyHalf half)
+    {
+        if (half.PartAgent is not { } agent || agent == tx.Agent.Id || !peers.IsReferencePeer(agent))
+            return;
+        var curve = (half.HoldCert["public"] as JsonObject)?["crv"] is JsonValue crv && crv.TryGetValue<string>(out var name) ? name : null;
+        if (!Crypto.UserKeyCurveInfo.TryFromJwkName(curve, out var parsed) || parsed != Crypto.UserKeyCurve.P521)
+            throw DomainErrors.KeyNotSupportedByPartner(curve ?? "unknown");
     }
 
     /// <summary>The caller's own half of a tally, locked; any other user's tally is "not found".</summary>
