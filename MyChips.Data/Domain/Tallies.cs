@@ -89,12 +89,16 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
     /// Redeems an invitation: sends <c>ticket</c> with our certificate to the inviter's agent (PROTOCOL 5.2). Delivered
     /// at once when the inviter is on this site (an unknown or used token is then refused here); otherwise queued.
     /// </summary>
+    /// <param name="expires">The invitation's own expiry when the app passes it (the reference's invitations carry
+    /// one): a past one is refused here at once; the inviter's site still checks its own record either way.</param>
     /// <returns>True when the inviter is local and the invitation was accepted.</returns>
-    public Task<bool> RedeemAsync(AuthenticatedUser user, string token, Chad inviter, CancellationToken cancellationToken)
+    public Task<bool> RedeemAsync(AuthenticatedUser user, string token, Chad inviter, DateTimeOffset? expires, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 200)
             throw DomainErrors.InvalidInvitation();
         inviter.EnsureValid("chad");
+        if (expires is { } expiry && expiry <= DateTimeOffset.UtcNow)
+            throw DomainErrors.InvitationExpired(expiry);
         return runner.RunAsync(async tx =>
         {
             var account = await Users.ReadAsync(tx.Connection, tx.Transaction, "user_id = @id", new { id = user.UserId }, tx.CancellationToken).ConfigureAwait(false);
