@@ -123,6 +123,26 @@ public sealed class NoiseReferenceModeTests
         Assert.Contains($"Peer:PeerModes:{key.Id}", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Site_start_with_a_bad_peer_mode_setting_is_a_configuration_error_naming_the_key()
+    {
+        using var key = MyChips.Data.Crypto.AgentKey.Generate();
+        var cases = new (string Key, string Value, bool Enabled)[]
+        {
+            ("Peer:Mode", "NoiseReference", true),
+            ("Peer:PeerModes:not-an-agent", "NoiseReference", true),
+            ($"Peer:PeerModes:{key.Id}", "NoiseRef", true),
+            // Without a listener the domain still needs the reference peers (P-521 rule), so they are checked too.
+            ($"Peer:PeerModes:{key.Id}", "NoiseRef", false),
+        };
+        foreach (var (name, value, enabled) in cases)
+        {
+            var flags = new Dictionary<string, string?> { [name] = value, ["Peer:Enabled"] = enabled ? "true" : "false" };
+            var error = Assert.Throws<MyChips.Server.Hosting.ConfigurationException>(() => MyChips.Server.Hosting.SiteHost.CreateBuilder(flags, "Host=127.0.0.1"));
+            Assert.Contains(name, error.Message, StringComparison.Ordinal);
+        }
+    }
+
     private static Dictionary<string, string?> Compat(ReferencePeer reference) =>
         new() { [$"Peer:PeerModes:{reference.AgentId}"] = nameof(PeerTransportMode.NoiseReference) };
 
