@@ -50,6 +50,12 @@ public static class DomainErrors
 
     public static DomainException InvalidInvitation() => new("invalid_invitation", "The invitation is unknown, used or expired.", 404);
 
+    public static DomainException InvitationExpired(DateTimeOffset expires) =>
+        new("invitation_expired", $"The invitation expired at {expires.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC; ask the inviter for a new one.", 410);
+
+    public static DomainException KeyNotSupportedByPartner(string curve) => new("key_not_supported_by_partner",
+        $"Your partner's site is a reference MyCHIPs node, which verifies user signatures only as P-521 (ECDSA with SHA-384); your key is {curve}. Register a P-521 key to deal with users of reference sites.", 409);
+
     public static DomainException DuplicateId(string what, Guid id) =>
         new("duplicate_id", $"A different {what} with id {id} already exists.", 409);
 }

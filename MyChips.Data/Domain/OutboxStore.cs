@@ -52,25 +52,29 @@ public sealed class OutboxStore(SiteTransactions transactions)
     /// <c>delivery_failed</c> for the user), and returned with Retired set.
     /// </summary>
     public Task<IReadOnlyList<(long OutboxId, string PeerAgent, string Key, bool Retired)>> GiveUpAsync(
-        int maxTries, ReceiptlessPeers receiptless, CancellationToken cancellationToken) =>
+        int maxTries, IPeerProfiles peers, CancellationToken cancellationToken) =>
         transactions.RunAsync<IReadOnlyList<(long, string, string, bool)>>(async (connection, transaction) =>
-            (await connection.QueryAsync<(long, string, string, bool)>(new CommandDefinition(
+        {
+            var expired = (await connection.QueryAsync<(long Id, string Peer, string Key)>(new CommandDefinition(
                 """
-                WITH expired AS (
-                    SELECT outbox_id,
-                        CASE WHEN peer_agent = ANY(@listed) THEN true WHEN peer_agent = ANY(@excepted) THEN false ELSE @all END AS retired
-                    FROM mychips.outbox
-                    WHERE sent_at IS NULL AND gave_up_at IS NULL AND attempts >= @maxTries AND next_attempt_at <= now()
-                    FOR UPDATE SKIP LOCKED)
-                UPDATE mychips.outbox o SET
-                    gave_up_at = CASE WHEN e.retired THEN NULL ELSE now() END,
-                    sent_at = CASE WHEN e.retired THEN now() END,
-                    settled_by = CASE WHEN e.retired THEN 'unconfirmed' ELSE 'gave_up' END,
-                    last_error = coalesce(o.last_error || '; ', '') || 'no receipt after ' || o.attempts || ' tries'
-                FROM expired e WHERE o.outbox_id = e.outbox_id
-                RETURNING o.outbox_id, o.peer_agent, o.idempotency_key, e.retired
-                """, new { maxTries, listed = receiptless.Listed.ToArray(), excepted = receiptless.Excepted.ToArray(), all = receiptless.All }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList(),
-            cancellationToken);
+                SELECT outbox_id, peer_agent, idempotency_key FROM mychips.outbox
+                WHERE sent_at IS NULL AND gave_up_at IS NULL AND attempts >= @maxTries AND next_attempt_at <= now()
+                FOR UPDATE SKIP LOCKED
+                """, new { maxTries }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+            if (expired.Count == 0)
+                return [];
+            var retired = expired.Where(e => peers.IsReferencePeer(e.Peer)).Select(e => e.Id).ToArray();
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                UPDATE mychips.outbox SET
+                    gave_up_at = CASE WHEN outbox_id = ANY(@retired) THEN NULL ELSE now() END,
+                    sent_at = CASE WHEN outbox_id = ANY(@retired) THEN now() END,
+                    settled_by = CASE WHEN outbox_id = ANY(@retired) THEN 'unconfirmed' ELSE 'gave_up' END,
+                    last_error = coalesce(last_error || '; ', '') || 'no receipt after ' || attempts || ' tries'
+                WHERE outbox_id = ANY(@ids)
+                """, new { ids = expired.Select(e => e.Id).ToArray(), retired }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return expired.Select(e => (e.Id, e.Peer, e.Key, retired.Contains(e.Id))).ToList();
+        }, cancellationToken);
 
     /// <summary>
     /// Applies peers' receipts in one statement: delivered (no refusal) or refused by the peer, which is final.
@@ -112,13 +116,4 @@ public sealed class OutboxStore(SiteTransactions transactions)
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return next is { } n ? new DateTimeOffset(DateTime.SpecifyKind(n, DateTimeKind.Utc)) : null;
     }
-}
-
-/// <summary>
-/// The peers that send no receipts (reference nodes): every peer when <see cref="All"/>, except <see cref="Excepted"/>;
-/// otherwise those <see cref="Listed"/>.
-/// </summary>
-public sealed record ReceiptlessPeers(bool All, IReadOnlyCollection<string> Listed, IReadOnlyCollection<string> Excepted)
-{
-    public static readonly ReceiptlessPeers None = new(false, [], []);
 }

@@ -10,7 +10,7 @@ namespace MyChips.Data.Domain;
 /// transaction; each checks the state it starts from (context guard); repeating an action that already took effect
 /// returns the current tally and changes nothing.
 /// </summary>
-public sealed class Tallies(DomainRunner runner, MessageRouter router, SignatureVerifier verifier, NpgsqlDataSource dataSource, IOptions<DomainOptions> options)
+public sealed class Tallies(DomainRunner runner, MessageRouter router, SignatureVerifier verifier, NpgsqlDataSource dataSource, IOptions<DomainOptions> options, IPeerProfiles peers)
 {
     public Task<TallyView> CreateAsync(AuthenticatedUser user, TallyDraft draft, CancellationToken cancellationToken)
     {
@@ -89,12 +89,16 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
     /// Redeems an invitation: sends <c>ticket</c> with our certificate to the inviter's agent (PROTOCOL 5.2). Delivered
     /// at once when the inviter is on this site (an unknown or used token is then refused here); otherwise queued.
     /// </summary>
+    /// <param name="expires">The invitation's own expiry when the app passes it (the reference's invitations carry
+    /// one): a past one is refused here at once; the inviter's site still checks its own record either way.</param>
     /// <returns>True when the inviter is local and the invitation was accepted.</returns>
-    public Task<bool> RedeemAsync(AuthenticatedUser user, string token, Chad inviter, CancellationToken cancellationToken)
+    public Task<bool> RedeemAsync(AuthenticatedUser user, string token, Chad inviter, DateTimeOffset? expires, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(token) || token.Length > 200)
             throw DomainErrors.InvalidInvitation();
         inviter.EnsureValid("chad");
+        if (expires is { } expiry && expiry <= DateTimeOffset.UtcNow)
+            throw DomainErrors.InvitationExpired(expiry);
         return runner.RunAsync(async tx =>
         {
             var account = await Users.ReadAsync(tx.Connection, tx.Transaction, "user_id = @id", new { id = user.UserId }, tx.CancellationToken).ConfigureAwait(false);
@@ -123,6 +127,7 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
             TallyState.Guard(half, "offer the tally", "P.draft", "void");
             if (half.PartCert is null)
                 throw DomainErrors.InvalidStateTransition("offer a tally without a partner", half.State);
+            EnsurePartnerCanVerify(tx, half);
             if (!verifier.Verify(tx, half.HoldCert["public"], bytes, signature))
                 throw DomainErrors.BadSignature("tally");
             half.HoldSig = signature;
@@ -142,6 +147,7 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
             if (half.Status == "open" && half.HoldSig == signature)
                 return TallyView.Of(half);
             TallyState.Guard(half, "accept the tally", "P.offer");
+            EnsurePartnerCanVerify(tx, half);
             var json = TallyJson.Build(half);
             var bytes = TallyJson.SignedBytes(json);
             if (!verifier.Verify(tx, half.HoldCert["public"], bytes, signature))
@@ -219,6 +225,20 @@ public sealed class Tallies(DomainRunner runner, MessageRouter router, Signature
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             views.Add(TallyView.Of(DomainTransaction.ReadTally(reader)));
         return views;
+    }
+
+    /// <summary>
+    /// A reference partner verifies our user's signature only as P-521/SHA-384 (PROTOCOL 3.1): with any other key the
+    /// tally could never open there, so it is refused before anything is signed away or sent. Our own agent's users
+    /// (loopback) are never reference peers.
+    /// </summary>
+    private void EnsurePartnerCanVerify(DomainTransaction tx, TallyHalf half)
+    {
+        if (half.PartAgent is not { } agent || agent == tx.Agent.Id || !peers.IsReferencePeer(agent))
+            return;
+        var curve = (half.HoldCert["public"] as JsonObject)?["crv"] is JsonValue crv && crv.TryGetValue<string>(out var name) ? name : null;
+        if (!Crypto.UserKeyCurveInfo.TryFromJwkName(curve, out var parsed) || parsed != Crypto.UserKeyCurve.P521)
+            throw DomainErrors.KeyNotSupportedByPartner(curve ?? "unknown");
     }
 
     /// <summary>The caller's own half of a tally, locked; any other user's tally is "not found".</summary>

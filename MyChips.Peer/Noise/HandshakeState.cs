@@ -246,7 +246,17 @@ public sealed class HandshakeState : IDisposable
     /// Split() (§5.2) once the handshake is complete. The handshake's secrets are wiped; the returned
     /// transport owns the cipher states and keeps a copy of the final handshake hash.
     /// </summary>
-    public NoiseTransport Split()
+    public NoiseTransport Split() => SplitCore(referenceSplit: false);
+
+    /// <summary>
+    /// Split() as the reference's Noise library (noise-protocol 3.0.2) does it (PROTOCOL §4.3, ref bug T11): the side
+    /// that wrote the last handshake message sends with c1 and receives with c2, the other side the reverse. For IK and
+    /// KK that swaps the specification's keys. Only for reference peers in <c>NoiseReference</c> compatibility mode;
+    /// never between our nodes.
+    /// </summary>
+    public NoiseTransport SplitLikeReference() => SplitCore(referenceSplit: true);
+
+    private NoiseTransport SplitCore(bool referenceSplit)
     {
         ThrowIfUnusable();
         if (!IsCompleted)
@@ -268,7 +278,10 @@ public sealed class HandshakeState : IDisposable
                 : new NoiseTransport(Role, sender: null, receiver: c1, handshakeHash);
         }
 
-        return IsInitiator
+        // The specification gives c1 to the initiator's sending side; the reference library gives it to whichever side
+        // wrote the last handshake message (the responder in IK and KK, the initiator in XX).
+        bool sendWithC1 = referenceSplit ? _pattern.Messages[^1].FromInitiator == IsInitiator : IsInitiator;
+        return sendWithC1
             ? new NoiseTransport(Role, sender: c1, receiver: c2, handshakeHash)
             : new NoiseTransport(Role, sender: c2, receiver: c1, handshakeHash);
     }

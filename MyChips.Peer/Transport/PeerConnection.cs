@@ -40,7 +40,7 @@ public sealed class PeerConnection : IAsyncDisposable
         _noise = handshake.Noise;
         _logger = logger;
         _idleTimeout = options.IdleTimeout;
-        _maxFrameBytes = handshake.Mode == PeerTransportMode.Noise
+        _maxFrameBytes = handshake.Noise is not null
             ? Math.Min(options.MaxFrameBytes, PeerTransportOptions.NoiseMaxFrameBytes)
             : options.MaxFrameBytes;
         PeerAgent = handshake.PeerAgent;
@@ -68,7 +68,7 @@ public sealed class PeerConnection : IAsyncDisposable
     public Task<PeerCloseReason> Closed => _closed.Task;
 
     /// <summary>Largest JSON message one <c>T</c> packet can carry in this connection's mode.</summary>
-    public int MaxMessageBytes => Mode == PeerTransportMode.Noise ? NoiseTransport.MaxPayloadLength : _maxFrameBytes - 1;
+    public int MaxMessageBytes => _noise is not null ? NoiseTransport.MaxPayloadLength : _maxFrameBytes - 1;
 
     /// <summary>
     /// Writes each message as one <c>T</c> packet and flushes once. Throws <see cref="PeerConnectionClosedException"/>

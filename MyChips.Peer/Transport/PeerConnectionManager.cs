@@ -159,6 +159,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
         var link = _links.GetOrAdd(handshake.PeerAgent, static (agent, k) => new PeerLink(agent, k), _keys.Resolve(handshake.PeerAgent));
         _logger.LogInformation("Peer connection {Id} from {Peer} at {Remote} open ({Mode}{Ticket})",
             connection.Id, handshake.PeerAgent, remoteEndPoint, handshake.Mode, handshake.FirstContact ? ", ticket" : "");
+        WarnIfCompatibility(connection);
         if (link.Add(connection))
         {
             Track(PumpAsync(link));
@@ -328,6 +329,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
             var connection = new PeerConnection(NextId(), pipe, pipe, handshake, PeerConnectionDirection.Outbound, pipe.RemoteEndPoint, _options, _logger);
             _logger.LogInformation("Peer connection {Id} to {Peer} at {Host}:{Port} open ({Mode}{Ticket})",
                 connection.Id, link.Agent, address.Host, address.Port, mode, first.IsTicket ? ", ticket" : "");
+            WarnIfCompatibility(connection);
             link.Add(connection);
             Track(RunAsync(link, connection));
             return connection;
@@ -383,6 +385,16 @@ public sealed class PeerConnectionManager : IAsyncDisposable
         // ±20% jitter so that peers that failed together do not redial in lockstep.
         ms *= 0.8 + (0.4 * Random.Shared.NextDouble());
         return TimeSpan.FromMilliseconds(Math.Max(ms, 1));
+    }
+
+    private void WarnIfCompatibility(PeerConnection connection)
+    {
+        if (connection.Mode == PeerTransportMode.NoiseReference)
+        {
+            _logger.LogWarning(
+                "Peer connection {Id} ({Peer}) uses compatibility mode {Mode}: the reference's swapped Noise transport keys, not the specification (PROTOCOL 4.3, ref bug T11)",
+                connection.Id, connection.PeerAgent, connection.Mode);
+        }
     }
 
     private long NextId() => Interlocked.Increment(ref _nextConnectionId);

@@ -95,7 +95,7 @@ internal static class PeerHandshake
                 throw new PeerProtocolException(PeerCloseReason.UnexpectedPacket, $"A carries a {payload}-byte payload; it must be empty.");
             }
 
-            return new PeerHandshakeResult(peerAgent, mode, state.Split(), null, ticket);
+            return new PeerHandshakeResult(peerAgent, mode, Split(state, mode), null, ticket);
         }
         finally
         {
@@ -186,7 +186,7 @@ internal static class PeerHandshake
                 }
             }
 
-            var mode = state is null ? PeerTransportMode.Raw : PeerTransportMode.Noise;
+            var mode = state is null ? PeerTransportMode.Raw : NoiseModeFor(options, peerAgent);
 
             // Ref bug T2: the ticket is checked before anything is written.
             if (!await sink.AcceptTicketAsync(new PeerTicketRequest(peerAgent, message, mode, remoteEndPoint), cancellationToken).ConfigureAwait(false))
@@ -203,7 +203,7 @@ internal static class PeerHandshake
             {
                 int length = state.WriteMessage(default, buffer);
                 PeerFrameCodec.Write(pipe.Output, PeerPacketType.A, buffer.AsSpan(0, length));
-                transport = state.Split();
+                transport = Split(state, mode);
             }
 
             try
@@ -273,7 +273,8 @@ internal static class PeerHandshake
 
         int ackLength = kk.WriteMessage(default, buffer);
         PeerFrameCodec.Write(pipe.Output, PeerPacketType.A, buffer.AsSpan(0, ackLength));
-        var transport = kk.Split();
+        var mode = NoiseModeFor(options, peerAgent);
+        var transport = Split(kk, mode);
         try
         {
             await FlushAsync(pipe.Output, cancellationToken).ConfigureAwait(false);
@@ -284,7 +285,7 @@ internal static class PeerHandshake
             throw;
         }
 
-        return new PeerHandshakeResult(peerAgent, PeerTransportMode.Noise, transport, message, FirstContact: false);
+        return new PeerHandshakeResult(peerAgent, mode, transport, message, FirstContact: false);
     }
 
     // A raw body starts with '{' (I, K) or '"' (N); a Noise body starts with a random ephemeral key. A Noise body that
@@ -317,6 +318,14 @@ internal static class PeerHandshake
             return false;
         }
     }
+
+    // A responder learns who the peer is only from the N payload or the ticket's from.agent (bound to rs), so the
+    // split for a reference peer is chosen here, after identification and before A is sent.
+    private static PeerTransportMode NoiseModeFor(PeerTransportOptions options, string peerAgent) =>
+        options.ModeFor(peerAgent) == PeerTransportMode.NoiseReference ? PeerTransportMode.NoiseReference : PeerTransportMode.Noise;
+
+    private static NoiseTransport Split(HandshakeState state, PeerTransportMode mode) =>
+        mode == PeerTransportMode.NoiseReference ? state.SplitLikeReference() : state.Split();
 
     private static void RequireRawAllowed(PeerTransportOptions options, string peerAgent)
     {

@@ -34,8 +34,18 @@ public static class PeerTransportExtensions
     public static PeerTransportOptions GetPeerTransportOptions(this IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(PeerTransportOptions.Section);
+
+        // The binder silently drops a dictionary entry whose value is not a mode name: that peer would quietly get
+        // the default mode, so a misspelt mode is refused here instead.
+        foreach (var entry in section.GetSection(nameof(PeerTransportOptions.PeerModes)).GetChildren())
+        {
+            if (!Enum.TryParse<PeerTransportMode>(entry.Value, ignoreCase: true, out var mode) || !Enum.IsDefined(mode) || int.TryParse(entry.Value, out _))
+                throw new ArgumentException($"{entry.Path} is '{entry.Value}'; it must be Noise, Raw or {PeerTransportMode.NoiseReference}.");
+        }
+
         var options = new PeerTransportOptions();
-        configuration.GetSection(PeerTransportOptions.Section).Bind(options);
+        section.Bind(options);
         options.Validate();
         return options;
     }

@@ -19,7 +19,10 @@ public sealed class PeerTransportOptions
     /// <summary>The mode for every peer without an entry in <see cref="PeerModes"/>.</summary>
     public PeerTransportMode Mode { get; set; } = PeerTransportMode.Noise;
 
-    /// <summary>Per-peer overrides by agent ID, e.g. raw for one legacy reference node.</summary>
+    /// <summary>
+    /// Per-peer overrides by agent ID: <c>Raw</c> for a legacy reference node (plaintext), <c>NoiseReference</c> for a
+    /// reference node in Noise mode (its swapped transport keys, ref bug T11).
+    /// </summary>
     public Dictionary<string, PeerTransportMode> PeerModes { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Cap on one frame, header byte included (ref bug T8). Noise frames are further capped at 65536.</summary>
@@ -45,6 +48,15 @@ public sealed class PeerTransportOptions
     /// <summary>True if any peer may use raw mode (worth a warning at start).</summary>
     public bool AnyRaw => Mode == PeerTransportMode.Raw || PeerModes.Values.Any(m => m == PeerTransportMode.Raw);
 
+    /// <summary>
+    /// True for a peer configured as a reference (legacy) node: raw, or Noise with the reference's swapped keys. Such
+    /// a peer verifies user signatures only as P-521 (PROTOCOL §3.1).
+    /// </summary>
+    public bool IsReferencePeer(string agentId) => ModeFor(agentId) is PeerTransportMode.Raw or PeerTransportMode.NoiseReference;
+
+    private static bool IsAgentId(string agent) =>
+        agent.Length == 43 && MyChips.Data.Crypto.Base64Url.TryDecode(agent, out var raw) && raw.Length == 32;
+
     /// <summary>Parses <see cref="Endpoint"/>; <c>localhost</c> means the IPv4 loopback.</summary>
     public IPEndPoint ParseEndpoint()
     {
@@ -63,6 +75,18 @@ public sealed class PeerTransportOptions
     public void Validate()
     {
         _ = ParseEndpoint();
+        if (!Enum.IsDefined(Mode) || Mode == PeerTransportMode.NoiseReference)
+            throw new ArgumentOutOfRangeException(nameof(Mode), Mode,
+                $"{Section}:Mode must be Noise or Raw; {PeerTransportMode.NoiseReference} is set per reference peer in {Section}:PeerModes:<agent id>, never for every peer.");
+        foreach (var (agent, mode) in PeerModes)
+        {
+            // A mistyped agent ID would silently leave that peer on the default mode.
+            if (!IsAgentId(agent))
+                throw new ArgumentException($"{Section}:PeerModes:{agent}: '{agent}' is not an agent ID (43 characters of unpadded base64url, a 32-byte key).", nameof(PeerModes));
+            if (!Enum.IsDefined(mode))
+                throw new ArgumentOutOfRangeException(nameof(PeerModes), mode, $"{Section}:PeerModes:{agent} must be Noise, Raw or {PeerTransportMode.NoiseReference}.");
+        }
+
         if (MaxFrameBytes < 1024)
             throw new ArgumentOutOfRangeException(nameof(MaxFrameBytes), MaxFrameBytes, $"{Section}:MaxFrameBytes must be at least 1024.");
         if (IdleTimeout <= TimeSpan.Zero || ConnectTimeout <= TimeSpan.Zero)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MyChips.Data.Domain;
 using MyChips.Server.Hosting;
 
@@ -25,6 +26,8 @@ internal static class UserApiExtensions
     /// <summary>The domain services of a site (also used by the CLI verbs).</summary>
     public static IServiceCollection AddDomain(this IServiceCollection services)
     {
+        // The site's peer configuration replaces this when the server registers its peer side (SitePeerExtensions).
+        services.TryAddSingleton<IPeerProfiles, NoReferencePeers>();
         services.AddSingleton<SiteAgents>();
         services.AddSingleton<Users>();
         services.AddSingleton<Sessions>();

@@ -21,7 +21,7 @@ internal sealed class OutboxSender(
     OutboxReceiptQueue receipts,
     SitePeerTransport transport,
     IOptions<SitePeerOptions> options,
-    IOptions<PeerTransportOptions> transportOptions,
+    IPeerProfiles peers,
     PeerMetrics metrics,
     ILogger<OutboxSender> logger) : BackgroundService
 {
@@ -46,7 +46,7 @@ internal sealed class OutboxSender(
             TimeSpan wait = settings.PollInterval;
             try
             {
-                foreach (var (id, peer, key, retired) in await outbox.GiveUpAsync(settings.MaxTries, ReceiptlessPeers(), stoppingToken).ConfigureAwait(false))
+                foreach (var (id, peer, key, retired) in await outbox.GiveUpAsync(settings.MaxTries, peers, stoppingToken).ConfigureAwait(false))
                 {
                     if (retired)
                     {
@@ -95,16 +95,6 @@ internal sealed class OutboxSender(
 
         await listener.ConfigureAwait(false);
         await receipting.ConfigureAwait(false);
-    }
-
-    // Reference nodes (configured in a legacy mode) ignore our receipt target: silence from them is not a failure.
-    private ReceiptlessPeers ReceiptlessPeers()
-    {
-        var modes = transportOptions.Value;
-        return new ReceiptlessPeers(
-            modes.Mode != PeerTransportMode.Noise,
-            [.. modes.PeerModes.Where(p => p.Value != PeerTransportMode.Noise).Select(p => p.Key)],
-            [.. modes.PeerModes.Where(p => p.Value == PeerTransportMode.Noise).Select(p => p.Key)]);
     }
 
     private void Send(PeerConnectionManager manager, OutboxItem item)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.AspNetCore.Connections;
 using MyChips.Data.Domain;
 using MyChips.Peer.Transport;
@@ -16,8 +17,6 @@ internal static class SitePeerExtensions
     {
         var configuration = builder.Configuration;
         var site = configuration.Bind<SitePeerOptions>(SitePeerOptions.Section);
-        if (!site.Enabled)
-            return builder;
         if (site.OfferRate is < 1 or > 100_000)
             throw new ConfigurationException($"Peer:OfferRate must be from 1 to 100000 offers per minute; got {site.OfferRate}.");
         PeerTransportOptions transport;
@@ -29,6 +28,12 @@ internal static class SitePeerExtensions
         {
             throw new ConfigurationException($"Configuration section '{PeerTransportOptions.Section}' is invalid: {e.Message}");
         }
+
+        // Even without a listener, the domain must know which partners are reference nodes (their messages wait in
+        // the outbox, and a tally with them needs P-521 keys).
+        builder.Services.Replace(ServiceDescriptor.Singleton<IPeerProfiles>(new SitePeerProfiles(transport)));
+        if (!site.Enabled)
+            return builder;
 
         var binding = new PeerListenerBinding();
         var endpoint = transport.ParseEndpoint();

@@ -106,7 +106,7 @@ public sealed class PushAndOutboxTests(PostgresServer server)
         Assert.Equal(HttpStatusCode.Accepted, status);
 
         // As the outbox sender does after Peer:MaxTries tries without a receipt (0 here: give up what is due now).
-        var given = await new OutboxStore(site.App.Services.GetRequiredService<MyChips.Data.SiteTransactions>()).GiveUpAsync(0, ReceiptlessPeers.None, CancellationToken.None);
+        var given = await new OutboxStore(site.App.Services.GetRequiredService<MyChips.Data.SiteTransactions>()).GiveUpAsync(0, new NoReferencePeers(), CancellationToken.None);
 
         var row = Assert.Single(given);
         Assert.Equal(foreignKey.Id, row.PeerAgent);
