@@ -118,6 +118,8 @@ public sealed class ReferencePeerKeyTests(PostgresServer server)
             ["to"] = new JsonObject { ["cuid"] = user.Cuid, ["agent"] = ourAgent },
             ["from"] = partnerChad.DeepClone(),
         };
+        // A first offer is welcome only from an inviter whose invitation the user redeemed (the ticket waits in the outbox).
+        await user.OkAsync(HttpMethod.Post, "/api/invitations/redeem", new { token = $"invitation-{id}", chad = partnerChad });
         var sink = site.App.Services.GetRequiredService<IPeerMessageSink>();
         Assert.Equal(PeerDelivery.Accepted, await sink.DeliverAsync(new PeerInboundMessage(partnerAgent, message, PeerTransportMode.NoiseReference, null), CancellationToken.None));
         return uuid;
