@@ -87,12 +87,12 @@ public sealed class PeerSite : IAsyncDisposable
         }
     }
 
-    /// <summary>Adds a user, issues a ticket and logs in with a fresh P-256 key.</summary>
-    public async Task<ApiUser> AddUserAsync(string cuid)
+    /// <summary>Adds a user, issues a ticket and logs in with a fresh key (P-256 unless told).</summary>
+    public async Task<ApiUser> AddUserAsync(string cuid, UserKeyCurve curve = UserKeyCurve.P256)
     {
         await App.Services.GetRequiredService<Users>().AddAsync(cuid + " Example", cuid, CancellationToken.None);
         var ticket = await App.Services.GetRequiredService<Tickets>().IssueAsync(cuid, null, CancellationToken.None);
-        var key = UserSigningKey.Generate(UserKeyCurve.P256);
+        var key = UserSigningKey.Generate(curve);
         var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         var response = await http.PostAsJsonAsync("/api/login/ticket", new { user = cuid, token = ticket.Token, publicKey = key.ExportPublicJwk() });
         var body = await ApiUser.ReadAsync(response);
