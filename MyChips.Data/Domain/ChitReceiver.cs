@@ -30,7 +30,8 @@ public sealed class ChitReceiver(ChainConsensus chains)
         var state = existing is null ? null : ChitState.Code(existing, half.Type);
         if (half.Status != "open" || (state is not null and not "L.void"))
         {
-            tx.Ignore($"chit/pend {incoming.Uuid}: our tally is {half.State} and the chit {state ?? "absent"}; an invoice needs an open tally and no chit or L.void");
+            if (state != "L.pend")
+                tx.Ignore($"chit/pend {incoming.Uuid}: our tally is {half.State} and the chit {state ?? "absent"}; an invoice needs an open tally and no chit or L.void");
             return None;
         }
 

@@ -29,7 +29,7 @@ internal sealed class DomainPeerSink(
             return false;
         }
 
-        if (!offers.Admit(ticket.PeerAgent, "ticket"))
+        if (!offers.Admit("handshake:" + ticket.PeerAgent, "ticket"))
         {
             refusals.Record(ticket.PeerAgent, "ticket", "rate_limited: too many tally offers and tickets from this agent; not answered");
             return false;
