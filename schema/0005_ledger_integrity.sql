@@ -45,6 +45,12 @@ CREATE TABLE mychips.redemptions (
     created_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX redemptions_inviter ON mychips.redemptions (user_id, inviter_agent, inviter_cuid) WHERE used_at IS NULL;
+-- Invitations redeemed before this migration left their ticket in the outbox: their first offers are still welcome.
+INSERT INTO mychips.redemptions (user_id, inviter_cuid, inviter_agent, expires_at, created_at)
+SELECT u.user_id, o.message->'to'->>'cuid', o.peer_agent, o.created_at + interval '30 days', o.created_at
+FROM mychips.outbox o JOIN mychips.users u ON u.cuid = o.message->'from'->>'cuid' AND u.agent = o.message->'from'->>'agent'
+WHERE o.message->>'target' = 'tally' AND o.message->>'action' = 'ticket' AND o.created_at > now() - interval '30 days'
+  AND o.message->'to'->>'cuid' IS NOT NULL;
 
 ALTER TABLE mychips.outbox
     ADD COLUMN tally_uuid uuid,
