@@ -21,7 +21,12 @@ internal static class ApiJson
         ReadCommentHandling = JsonCommentHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        AllowDuplicateProperties = false,
     };
+
+    // Duplicates are refused at every depth: the serializer's own option misses them inside a JsonObject-typed member
+    // (an opaque ref, terms or JWK), where the JsonObject threw ArgumentException later, as a 500.
+    private static readonly JsonDocumentOptions UniqueMembers = new() { AllowDuplicateProperties = false };
 
     public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken) where T : class
     {
@@ -47,6 +52,7 @@ internal static class ApiJson
                 throw new DomainException("malformed_json", "The request body is empty; a JSON object is expected.");
             var utf8 = limited.GetBuffer().AsSpan(0, (int)limited.Length);
             RefuseNulCharacters(utf8);
+            RefuseDuplicateMembers(limited.GetBuffer().AsMemory(0, (int)limited.Length));
             return JsonSerializer.Deserialize<T>(utf8, Options)
                 ?? throw new DomainException("malformed_json", "A JSON object is expected, not null.");
         }
@@ -83,6 +89,69 @@ internal static class ApiJson
             if (text.Contains('\0', StringComparison.Ordinal))
                 throw new DomainException("invalid_field", "Text may not contain the NUL character (\\u0000).");
         }
+    }
+
+    /// <summary>
+    /// A member name given twice in one object (at any depth) is refused: which of the two counts is a guess, and a
+    /// signer and a verifier could guess differently.
+    /// </summary>
+    private static void RefuseDuplicateMembers(ReadOnlyMemory<byte> utf8)
+    {
+        try
+        {
+            using var strict = JsonDocument.Parse(utf8, UniqueMembers);
+            return;
+        }
+        catch (JsonException)
+        {
+            // Either a duplicate or malformed text; the lenient parse below tells which.
+        }
+
+        JsonDocument lenient;
+        try
+        {
+            lenient = JsonDocument.Parse(utf8);
+        }
+        catch (JsonException)
+        {
+            return; // malformed: the deserializer reports it with its own code
+        }
+
+        using (lenient)
+        {
+            var path = DuplicatePath(lenient.RootElement, "");
+            throw new DomainException("invalid_field",
+                path is null ? "A member name appears twice in one object; give each member once."
+                    : $"{path}: this member appears twice in one object; give each member once.");
+        }
+    }
+
+    // The path of the first duplicated member, for the message only (the strict parse above already decided).
+    private static string? DuplicatePath(JsonElement element, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var member in element.EnumerateObject())
+            {
+                var child = path.Length == 0 ? member.Name : $"{path}.{member.Name}";
+                if (!seen.Add(member.Name))
+                    return child;
+                if (DuplicatePath(member.Value, child) is { } found)
+                    return found;
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                if (DuplicatePath(item, $"{path}[{i++}]") is { } found)
+                    return found;
+            }
+        }
+
+        return null;
     }
 
     private static DomainException Classify(JsonException e)

@@ -167,6 +167,45 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Duplicate_member_names_are_refused_with_invalid_field()
+    {
+        // Anonymous: a second "user", and a JWK with two "kty" members (that one used to be a 500 with a stack trace).
+        using var anonymous = new HttpClient { BaseAddress = _site.BaseAddress };
+        var jwk = _adam.Key.ExportPublicJwk().ToJsonString();
+        var token = SecretToken();
+        foreach (var body in new[]
+                 {
+                     $"{{\"user\":\"adam\",\"user\":\"bob\",\"token\":\"{token}\",\"publicKey\":{jwk}}}",
+                     $"{{\"user\":\"adam\",\"token\":\"{token}\",\"publicKey\":{jwk.Replace("{", "{\"kty\":\"EC\",", StringComparison.Ordinal)}}}",
+                 })
+        {
+            var before = await SnapshotAsync();
+            using var response = await anonymous.PostAsync("/api/login/ticket", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            var json = await ApiUser.ReadAsync(response);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"expected 400, got {(int)response.StatusCode} {json.ToJsonString()}");
+            Assert.Equal("invalid_field", (string?)json["error"]?["code"]);
+            var message = (string?)json["error"]?["message"];
+            Assert.False(string.IsNullOrWhiteSpace(message));
+            Assert.DoesNotContain("System.", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("MyChips.", message, StringComparison.Ordinal);
+            Assert.Equal(before, await SnapshotAsync());
+        }
+
+        // Authenticated: at the top level, in an opaque member (ref, terms), and deeper inside one.
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10)).ToJsonString();
+        string Edit(string from, string to)
+        {
+            Assert.Contains(from, payment, StringComparison.Ordinal);
+            return payment.Replace(from, to, StringComparison.Ordinal);
+        }
+
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", Edit("\"units\":10", "\"units\":10,\"units\":11"), HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", Edit("\"ref\":null", "\"ref\":{\"a\":1,\"a\":2}"), HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", "{\"type\":\"stock\",\"holdTerms\":{\"limit\":5,\"x\":[{\"k\":1,\"k\":1}]}}",
+            HttpStatusCode.BadRequest, "invalid_field");
+    }
+
+    [Fact]
     public async Task A_challenge_for_an_unknown_user_looks_like_one_for_a_known_user()
     {
         // Known users' expiries come from PostgreSQL (microseconds); the stand-in for unknown ones had .NET's seven
