@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MyChips.Data.Domain;
@@ -22,6 +23,10 @@ internal static class ApiJson
         NumberHandling = JsonNumberHandling.Strict,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         AllowDuplicateProperties = false,
+
+        // The API answers application/json only, never HTML, so HTML-sensitive characters (<, >, &, ', +) need no
+        // escaping: plain text as the reference writes it (a cert.date "…+00:00", not "…\u002B00:00").
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     // Duplicates are refused at every depth: the serializer's own option misses them inside a JsonObject-typed member
