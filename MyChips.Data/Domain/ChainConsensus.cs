@@ -155,6 +155,8 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
     /// <summary>Makes a partner's chit good on our half: signature, digest, balance, settings; the caller links it.</summary>
     internal JsonObject? AcceptPartnerChit(DomainTransaction tx, TallyHalf half, ChitRecord incoming, ChitRecord? existing)
     {
+        if (incoming.Type == ChitRecord.Set)
+            ChitSettings.ValidateReceived(incoming.Ref);
         var core = ChitJson.Core(incoming);
         if (!verifier.Verify(tx, half.PartCert?["public"], ChitJson.SignedBytes(core), incoming.Signature))
             return null;

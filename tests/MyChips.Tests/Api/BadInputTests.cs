@@ -206,6 +206,34 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Settings_numbers_that_would_differ_between_signature_digest_and_storage_are_refused_with_invalid_field()
+    {
+        // 1e-400 signs as 0 but hashes and stores 400 decimals; 1.0000000000000000000000000001 signs as 1 but broke the
+        // column's [-1, 1] check (a 500); 0e-20000 is beyond what jsonb can hold; 1e400 signs as null.
+        foreach (var (key, literal) in new[] { ("reward", "1e-400"), ("clutch", "1.0000000000000000000000000001"), ("reward", "0e-20000"), ("clutch", "1e400") })
+        {
+            var body = JsonObjectOf(_adam.Settings(_tally, "stock", (JsonObject)JsonNode.Parse($"{{\"{key}\":{literal}}}")!)).ToJsonString();
+            Assert.Contains($"\"{key}\":{literal}", body, StringComparison.Ordinal);
+            await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/settings", body, HttpStatusCode.BadRequest, "invalid_field");
+        }
+
+        // An exact number written with an exponent is taken: stored as numeric, kept in jsonb as 0.005, and the chain
+        // re-read from the database hashes as it did when the chit was made.
+        await _adam.PostAsync($"/api/tallies/{_tally}/settings", _adam.Settings(_tally, "stock", (JsonObject)JsonNode.Parse("{\"reward\":5e-3}")!));
+        await using (var connection = await _site.OpenAsync())
+        {
+            Assert.Equal(0.005m, await connection.ExecuteScalarAsync<decimal>(
+                "SELECT reward FROM mychips.tallies WHERE tally_uuid = @t AND tally_type = 'stock'", new { t = _tally }));
+        }
+
+        foreach (var side in new[] { "stock", "foil" })
+        {
+            var chain = await _site.VerifyChainAsync(_tally, side);
+            Assert.True(chain.Valid, chain.Problem);
+        }
+    }
+
+    [Fact]
     public async Task A_challenge_for_an_unknown_user_looks_like_one_for_a_known_user()
     {
         // Known users' expiries come from PostgreSQL (microseconds); the stand-in for unknown ones had .NET's seven
@@ -342,7 +370,8 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
         return await connection.ExecuteScalarAsync<string>(
             """
             SELECT concat_ws('|',
-              (SELECT string_agg(concat_ws(',', tally_id, status, request, revision, net, net_pending, chain_last, chain_conf, hold_sig, part_sig, md5(hold_terms::text), md5(coalesce(part_cert::text, ''))), ';' ORDER BY tally_id) FROM mychips.tallies),
+              (SELECT string_agg(concat_ws(',', tally_id, status, request, revision, net, net_pending, chain_last, chain_conf, hold_sig, part_sig, md5(hold_terms::text), md5(coalesce(part_cert::text, '')),
+                 reward, clutch, target, bound, md5(hold_sets::text), md5(part_sets::text)), ';' ORDER BY tally_id) FROM mychips.tallies),
               (SELECT string_agg(concat_ws(',', chit_id, status, chain_idx, signature), ';' ORDER BY chit_id) FROM mychips.chits),
               (SELECT count(*) FROM mychips.user_events), (SELECT count(*) FROM mychips.outbox),
               (SELECT string_agg(concat_ws(',', token_id, used_at), ';' ORDER BY token_id) FROM mychips.tokens WHERE purpose <> 'challenge'))
