@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MyChips.Data.Crypto;
 using MyChips.Data.Domain;
 
 namespace MyChips.Server.Api;
@@ -78,6 +79,12 @@ internal static class ApiJson
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         while (reader.Read())
         {
+            if (reader.TokenType == JsonTokenType.Number)
+            {
+                RefuseUnstorableNumber(reader.ValueSpan);
+                continue;
+            }
+
             if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped)
                 continue;
             string text;
@@ -94,6 +101,19 @@ internal static class ApiJson
             if (text.Contains('\0', StringComparison.Ordinal))
                 throw new DomainException("invalid_field", "Text may not contain the NUL character (\\u0000).");
         }
+    }
+
+    /// <summary>
+    /// A number jsonb cannot hold (<c>1e200000</c>, <c>1e-20000</c>) would fail in the digest or the statement, as a
+    /// 500; refused here. Only a literal with an exponent, or too long to be plain digits within the limits, can.
+    /// </summary>
+    private static void RefuseUnstorableNumber(ReadOnlySpan<byte> literal)
+    {
+        if (literal.IndexOfAny((byte)'e', (byte)'E') < 0 && literal.Length <= 16_000)
+            return;
+        if (!JsonbNumber.Fits(System.Text.Encoding.ASCII.GetString(literal)))
+            throw new DomainException("invalid_field",
+                "A number is beyond what can be stored (at most 131072 digits before the decimal point and 16383 after).");
     }
 
     /// <summary>

@@ -234,6 +234,19 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Numbers_beyond_what_jsonb_can_hold_are_refused_with_invalid_field()
+    {
+        // PostgreSQL numeric holds at most 131072 digits before the point and 16383 after: these used to be 500s.
+        foreach (var literal in new[] { "1e200000", "1e-20000", "0e99999999" })
+        {
+            var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10, reference: JsonNode.Parse($"{{\"x\":{literal}}}"))).ToJsonString();
+            Assert.Contains(literal, payment, StringComparison.Ordinal);
+            await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment, HttpStatusCode.BadRequest, "invalid_field");
+            await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", $"{{\"type\":\"stock\",\"holdTerms\":{{\"x\":[{literal}]}}}}", HttpStatusCode.BadRequest, "invalid_field");
+        }
+    }
+
+    [Fact]
     public async Task A_challenge_for_an_unknown_user_looks_like_one_for_a_known_user()
     {
         // Known users' expiries come from PostgreSQL (microseconds); the stand-in for unknown ones had .NET's seven

@@ -297,6 +297,41 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         await CrossSiteTally.AssertAgreeAsync(siteA.Database, siteB.Database, tally, 0);
     }
 
+    [Fact]
+    public async Task A_signed_chit_with_a_number_jsonb_cannot_hold_is_refused_not_thrown()
+    {
+        await using var siteA = await PeerSite.StartAsync(server, "ja");
+        await using var siteB = await PeerSite.StartAsync(server, "jb");
+        using var alice = await siteA.AddUserAsync("alice");
+        using var bob = await siteB.AddUserAsync("bob");
+        var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
+        var aAgent = (await siteA.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        var bAgent = (await siteB.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
+        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
+        var before = await siteA.SnapshotAsync();
+
+        // Signed by bob, but its ref holds a number beyond PostgreSQL numeric: it can never be hashed as the database
+        // would or stored, so it is refused for good instead of escaping the sink on every re-send.
+        var n = 0;
+        foreach (var literal in new[] { "1e200000", "1e-20000" })
+        {
+            var core = ChitJson.Core(tally, "foil", "tran", Guid.NewGuid(), ChipTimestamp.Truncate(DateTimeOffset.UtcNow), 700, JsonNode.Parse($"{{\"x\":{literal}}}"), null);
+            var wire = (JsonObject)core.DeepClone();
+            wire["sign"] = Base64Url.Encode(bob.Key.Sign(ChitJson.SignedBytes(core)));
+            wire["chain"] = new JsonObject { ["cmd"] = "new", ["index"] = 1, ["hash"] = "AAAA", ["conf"] = 0 };
+            var message = new JsonObject
+            {
+                ["target"] = "chit", ["action"] = "good", ["id"] = $"big-{n++}", ["object"] = wire,
+                ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
+                ["from"] = new JsonObject { ["cuid"] = "bob", ["agent"] = bAgent },
+            };
+            await AssertRejectedAsync(siteA, sink, bAgent, message, "malformed_message");
+        }
+
+        Assert.Equal(before, await siteA.SnapshotAsync());
+        await alice.GetAsync($"/api/tallies/{tally}");
+    }
+
     /// <summary>The sink rejects <paramref name="message"/> from <paramref name="sender"/> and logs one refusal naming <paramref name="reason"/>.</summary>
     private static async Task AssertRejectedAsync(PeerSite site, IPeerMessageSink sink, string sender, JsonObject message, string reason)
     {
