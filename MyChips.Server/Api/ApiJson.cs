@@ -179,16 +179,27 @@ internal static class ApiJson
         return null;
     }
 
+    // The serializer's messages name .NET types ("could not be converted to MyChips…", "on type '…'"): the client gets
+    // the member's path and our own words instead; only the reader's syntax messages (no types) are passed on.
     private static DomainException Classify(JsonException e)
     {
         var message = e.Message;
+        var path = e.Path is { Length: > 1 } p ? p.TrimStart('$', '.') : null;
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
-            return new DomainException("unknown_field", $"Unknown member {e.Path?.TrimStart('$', '.')}: {message}");
-        if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("allow null", StringComparison.OrdinalIgnoreCase) || message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
-            return new DomainException("missing_field", $"A required member is missing or null: {message}");
-        if (message.Contains("could not be converted", StringComparison.Ordinal) && e.Path is { Length: > 1 } path)
-            return new DomainException("invalid_field", $"{path.TrimStart('$', '.')}: wrong type or value. {message}");
-        return new DomainException("malformed_json", $"The body is not valid JSON for this request: {message}");
+            return new DomainException("unknown_field", $"Unknown member {path}: this request does not define it.");
+        if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase))
+        {
+            var including = message.IndexOf("including:", StringComparison.Ordinal);
+            var names = including < 0 ? "" : message[(including + "including:".Length)..].Trim().TrimEnd('.');
+            return new DomainException("missing_field", $"A required member is missing: {(names.Length > 0 ? names : "see the API documentation")}.");
+        }
+
+        if (message.Contains("allow null", StringComparison.OrdinalIgnoreCase) || message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
+            return new DomainException("missing_field", $"{path ?? "A member"}: required, may not be null.");
+        if (message.Contains("could not be converted", StringComparison.Ordinal))
+            return path is null
+                ? new DomainException("malformed_json", "The body must be a JSON object.")
+                : new DomainException("invalid_field", $"{path}: wrong type or value.");
+        return new DomainException("malformed_json", $"The body is not valid JSON: {message}");
     }
 }

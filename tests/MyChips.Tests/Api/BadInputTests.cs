@@ -247,6 +247,36 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Refusal_messages_name_the_member_never_a_dotnet_type()
+    {
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        var unknown = (JsonObject)payment.DeepClone();
+        unknown["bonus"] = 5;
+        var missing = (JsonObject)payment.DeepClone();
+        missing.Remove("signature");
+        var nulled = (JsonObject)payment.DeepClone();
+        nulled["signature"] = null;
+        var wrongType = (JsonObject)payment.DeepClone();
+        wrongType["units"] = "10";
+        foreach (var (body, code, member) in new[]
+                 {
+                     (unknown.ToJsonString(), "unknown_field", "bonus"), (missing.ToJsonString(), "missing_field", "signature"),
+                     (nulled.ToJsonString(), "missing_field", "signature"), (wrongType.ToJsonString(), "invalid_field", "units"),
+                     ("[1]", "malformed_json", null),
+                 })
+        {
+            var (status, json) = await _adam.SendAsync(HttpMethod.Post, $"/api/tallies/{_tally}/pay", body);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Equal(code, (string?)json["error"]?["code"]);
+            var message = (string)json["error"]!["message"]!;
+            foreach (var leak in new[] { "MyChips.", "System.", ".NET", "type '" })
+                Assert.DoesNotContain(leak, message, StringComparison.Ordinal);
+            if (member is not null)
+                Assert.Contains(member, message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_challenge_for_an_unknown_user_looks_like_one_for_a_known_user()
     {
         // Known users' expiries come from PostgreSQL (microseconds); the stand-in for unknown ones had .NET's seven
