@@ -21,7 +21,22 @@ public sealed record AgentKeyFile(string Host, int Port, AgentKey Key)
         return new AgentKeyFile(host, port, AgentKey.FromJwk(keyNode));
     }
 
-    public static AgentKeyFile Parse(string json) => Parse(JsonNode.Parse(json));
+    /// <exception cref="InvalidKeyException">Malformed JSON, a member given twice, or not a key file.</exception>
+    public static AgentKeyFile Parse(string json)
+    {
+        JsonNode? node;
+        try
+        {
+            // Duplicates refused at parse time: a JsonObject holding one threw ArgumentException at first access.
+            node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidKeyException(InvalidKeyReason.Malformed, $"The agent key file is not valid JSON: {e.Message}");
+        }
+
+        return Parse(node);
+    }
 
     public JsonObject ToJson() => new()
     {

@@ -172,6 +172,8 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
     /// </summary>
     internal JsonObject? AcceptPartnerChit(DomainTransaction tx, TallyHalf half, ChitRecord incoming, ChitRecord? existing)
     {
+        if (incoming.Type == ChitRecord.Set)
+            ChitSettings.ValidateReceived(incoming.Ref);
         var core = ChitJson.Core(incoming);
         if (!verifier.Verify(tx, half.PartCert?["public"], ChitJson.SignedBytes(core), incoming.Signature))
             return null;

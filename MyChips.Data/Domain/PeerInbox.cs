@@ -57,12 +57,13 @@ public sealed class PeerInbox(DomainRunner runner, MessageReceiver receiver, Mes
         }
     }
 
-    // A member of the wrong JSON kind (a string where a number belongs) surfaces as a System.Text.Json conversion error;
+    // A member of the wrong JSON kind (a string where a number belongs) surfaces as a System.Text.Json conversion error,
+    // a number beyond PostgreSQL numeric as an OverflowException from the digest;
     // a value PostgreSQL cannot store (U+0000 in text or jsonb, a number out of range: class 22) or that breaks a check
     // or not-null constraint (23514; 23502, a member the message lacks) surfaces from the statement. Either way the
     // message is bad, not the site, and fails the same way every time, so it is refused rather than retried.
     private static bool IsMalformed(Exception e) =>
-        e is FormatException or System.Text.Json.JsonException || (e is InvalidOperationException && e.Source == "System.Text.Json")
+        e is FormatException or OverflowException or System.Text.Json.JsonException || (e is InvalidOperationException && e.Source == "System.Text.Json")
         || e is Npgsql.PostgresException { SqlState: var state } && (state.StartsWith("22", StringComparison.Ordinal)
             || state is Npgsql.PostgresErrorCodes.CheckViolation or Npgsql.PostgresErrorCodes.NotNullViolation);
 

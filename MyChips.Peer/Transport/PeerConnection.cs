@@ -174,6 +174,13 @@ public sealed class PeerConnection : IAsyncDisposable
                     _logger.LogWarning("Peer connection {Id} ({Peer}): message refused ({Reason}): {Detail}", Id, PeerAgent, e.Reason, e.Message);
                     continue;
                 }
+                catch (InvalidOperationException e)
+                {
+                    // from.agent holding a lone surrogate escape cannot be read as text: this message's fault, not the
+                    // connection's (the handler below would take it for a network error and close).
+                    _logger.LogWarning("Peer connection {Id} ({Peer}): message refused ({Reason}): {Detail}", Id, PeerAgent, PeerCloseReason.MalformedMessage, e.Message);
+                    continue;
+                }
 
                 await deliver(this, message, token).ConfigureAwait(false);
             }

@@ -85,7 +85,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
 
         byte[] key = _keys.TryResolve(to.Agent)
             ?? throw new PeerSendException(PeerSendFailure.InvalidAgentId, $"'{to.Agent}' is not a valid agent ID (PROTOCOL §2.3 point checks).");
-        byte[] utf8 = JsonSerializer.SerializeToUtf8Bytes(message);
+        byte[] utf8 = PeerEnvelope.Serialize(message);
         if (utf8.Length > PeerHandshake.MaxFirstMessageBytes)
         {
             throw new PeerSendException(PeerSendFailure.MessageTooLarge, $"A {utf8.Length}-byte message exceeds the {PeerHandshake.MaxFirstMessageBytes}-byte limit of one packet.");

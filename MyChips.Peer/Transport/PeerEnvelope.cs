@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -8,20 +9,26 @@ public static class PeerEnvelope
 {
     private static readonly JsonNodeOptions NodeOptions = new() { PropertyNameCaseInsensitive = false };
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+    // A member name given twice is refused at parse time (the framework's check, at every depth): a JsonObject built
+    // lazily from such text threw ArgumentException on first access, outside the per-message refusal path; and which
+    // of the two values counts is a guess the sender and we could make differently. Trailing data is refused too.
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
-    /// <summary>Parses one wire message; it must be a single JSON object.</summary>
+    // Plain JSON text on the wire, as the reference writes it: the default encoder escapes HTML-sensitive characters
+    // ("+" in a cert.date "…+00:00" became "\u002B") and all non-ASCII, but a peer message is never put into HTML.
+    // Signatures and digests do not depend on these bytes: they are computed from the parsed values (S and D forms).
+    private static readonly JsonSerializerOptions WriteOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The UTF-8 wire text of <paramref name="message"/>.</summary>
+    public static byte[] Serialize(JsonObject message) => JsonSerializer.SerializeToUtf8Bytes(message, WriteOptions);
+
+    /// <summary>Parses one wire message; it must be a single JSON object with each member name given once.</summary>
     public static JsonObject Parse(ReadOnlySpan<byte> utf8)
     {
         JsonNode? node;
         try
         {
-            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = DocumentOptions.MaxDepth });
-            node = JsonNode.Parse(ref reader, NodeOptions);
-            if (reader.Read())
-            {
-                throw new PeerProtocolException(PeerCloseReason.MalformedMessage, "Trailing data after the JSON message.");
-            }
+            node = JsonNode.Parse(utf8, NodeOptions, DocumentOptions);
         }
         catch (JsonException e)
         {

@@ -1,5 +1,7 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MyChips.Data.Crypto;
 using MyChips.Data.Domain;
 
 namespace MyChips.Server.Api;
@@ -21,7 +23,16 @@ internal static class ApiJson
         ReadCommentHandling = JsonCommentHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        AllowDuplicateProperties = false,
+
+        // The API answers application/json only, never HTML, so HTML-sensitive characters (<, >, &, ', +) need no
+        // escaping: plain text as the reference writes it (a cert.date "…+00:00", not "…\u002B00:00").
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
+
+    // Duplicates are refused at every depth: the serializer's own option misses them inside a JsonObject-typed member
+    // (an opaque ref, terms or JWK), where the JsonObject threw ArgumentException later, as a 500.
+    private static readonly JsonDocumentOptions UniqueMembers = new() { AllowDuplicateProperties = false };
 
     public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken) where T : class
     {
@@ -47,6 +58,7 @@ internal static class ApiJson
                 throw new DomainException("malformed_json", "The request body is empty; a JSON object is expected.");
             var utf8 = limited.GetBuffer().AsSpan(0, (int)limited.Length);
             RefuseNulCharacters(utf8);
+            RefuseDuplicateMembers(limited.GetBuffer().AsMemory(0, (int)limited.Length));
             return JsonSerializer.Deserialize<T>(utf8, Options)
                 ?? throw new DomainException("malformed_json", "A JSON object is expected, not null.");
         }
@@ -67,6 +79,12 @@ internal static class ApiJson
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         while (reader.Read())
         {
+            if (reader.TokenType == JsonTokenType.Number)
+            {
+                RefuseUnstorableNumber(reader.ValueSpan);
+                continue;
+            }
+
             if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped)
                 continue;
             string text;
@@ -85,16 +103,103 @@ internal static class ApiJson
         }
     }
 
+    /// <summary>
+    /// A number jsonb cannot hold (<c>1e200000</c>, <c>1e-20000</c>) would fail in the digest or the statement, as a
+    /// 500; refused here. Only a literal with an exponent, or too long to be plain digits within the limits, can.
+    /// </summary>
+    private static void RefuseUnstorableNumber(ReadOnlySpan<byte> literal)
+    {
+        if (literal.IndexOfAny((byte)'e', (byte)'E') < 0 && literal.Length <= 16_000)
+            return;
+        if (!JsonbNumber.Fits(System.Text.Encoding.ASCII.GetString(literal)))
+            throw new DomainException("invalid_field",
+                "A number is beyond what can be stored (at most 131072 digits before the decimal point and 16383 after).");
+    }
+
+    /// <summary>
+    /// A member name given twice in one object (at any depth) is refused: which of the two counts is a guess, and a
+    /// signer and a verifier could guess differently.
+    /// </summary>
+    private static void RefuseDuplicateMembers(ReadOnlyMemory<byte> utf8)
+    {
+        try
+        {
+            using var strict = JsonDocument.Parse(utf8, UniqueMembers);
+            return;
+        }
+        catch (JsonException)
+        {
+            // Either a duplicate or malformed text; the lenient parse below tells which.
+        }
+
+        JsonDocument lenient;
+        try
+        {
+            lenient = JsonDocument.Parse(utf8);
+        }
+        catch (JsonException)
+        {
+            return; // malformed: the deserializer reports it with its own code
+        }
+
+        using (lenient)
+        {
+            var path = DuplicatePath(lenient.RootElement, "");
+            throw new DomainException("invalid_field",
+                path is null ? "A member name appears twice in one object; give each member once."
+                    : $"{path}: this member appears twice in one object; give each member once.");
+        }
+    }
+
+    // The path of the first duplicated member, for the message only (the strict parse above already decided).
+    private static string? DuplicatePath(JsonElement element, string path)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var member in element.EnumerateObject())
+            {
+                var child = path.Length == 0 ? member.Name : $"{path}.{member.Name}";
+                if (!seen.Add(member.Name))
+                    return child;
+                if (DuplicatePath(member.Value, child) is { } found)
+                    return found;
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                if (DuplicatePath(item, $"{path}[{i++}]") is { } found)
+                    return found;
+            }
+        }
+
+        return null;
+    }
+
+    // The serializer's messages name .NET types ("could not be converted to MyChips…", "on type '…'"): the client gets
+    // the member's path and our own words instead; only the reader's syntax messages (no types) are passed on.
     private static DomainException Classify(JsonException e)
     {
         var message = e.Message;
+        var path = e.Path is { Length: > 1 } p ? p.TrimStart('$', '.') : null;
         if (message.Contains("could not be mapped", StringComparison.Ordinal))
-            return new DomainException("unknown_field", $"Unknown member {e.Path?.TrimStart('$', '.')}: {message}");
-        if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase)
-            || message.Contains("allow null", StringComparison.OrdinalIgnoreCase) || message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
-            return new DomainException("missing_field", $"A required member is missing or null: {message}");
-        if (message.Contains("could not be converted", StringComparison.Ordinal) && e.Path is { Length: > 1 } path)
-            return new DomainException("invalid_field", $"{path.TrimStart('$', '.')}: wrong type or value. {message}");
-        return new DomainException("malformed_json", $"The body is not valid JSON for this request: {message}");
+            return new DomainException("unknown_field", $"Unknown member {path}: this request does not define it.");
+        if (message.Contains("missing required", StringComparison.OrdinalIgnoreCase))
+        {
+            var including = message.IndexOf("including:", StringComparison.Ordinal);
+            var names = including < 0 ? "" : message[(including + "including:".Length)..].Trim().TrimEnd('.');
+            return new DomainException("missing_field", $"A required member is missing: {(names.Length > 0 ? names : "see the API documentation")}.");
+        }
+
+        if (message.Contains("allow null", StringComparison.OrdinalIgnoreCase) || message.Contains("non-nullable", StringComparison.OrdinalIgnoreCase))
+            return new DomainException("missing_field", $"{path ?? "A member"}: required, may not be null.");
+        if (message.Contains("could not be converted", StringComparison.Ordinal))
+            return path is null
+                ? new DomainException("malformed_json", "The body must be a JSON object.")
+                : new DomainException("invalid_field", $"{path}: wrong type or value.");
+        return new DomainException("malformed_json", $"The body is not valid JSON: {message}");
     }
 }

@@ -119,7 +119,7 @@ internal static class PushEndpoint
     }
 
     private static Task SendAsync(WebSocket socket, JsonObject message, CancellationToken cancellationToken) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, cancellationToken);
+        socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString(ApiJson.Options)), WebSocketMessageType.Text, true, cancellationToken);
 
     // The client sends nothing we act on; reading notices its close and ends the push loop.
     private static async Task DrainAsync(WebSocket socket, CancellationTokenSource lifetime)

@@ -167,6 +167,116 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Duplicate_member_names_are_refused_with_invalid_field()
+    {
+        // Anonymous: a second "user", and a JWK with two "kty" members (that one used to be a 500 with a stack trace).
+        using var anonymous = new HttpClient { BaseAddress = _site.BaseAddress };
+        var jwk = _adam.Key.ExportPublicJwk().ToJsonString();
+        var token = SecretToken();
+        foreach (var body in new[]
+                 {
+                     $"{{\"user\":\"adam\",\"user\":\"bob\",\"token\":\"{token}\",\"publicKey\":{jwk}}}",
+                     $"{{\"user\":\"adam\",\"token\":\"{token}\",\"publicKey\":{jwk.Replace("{", "{\"kty\":\"EC\",", StringComparison.Ordinal)}}}",
+                 })
+        {
+            var before = await SnapshotAsync();
+            using var response = await anonymous.PostAsync("/api/login/ticket", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+            var json = await ApiUser.ReadAsync(response);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"expected 400, got {(int)response.StatusCode} {json.ToJsonString()}");
+            Assert.Equal("invalid_field", (string?)json["error"]?["code"]);
+            var message = (string?)json["error"]?["message"];
+            Assert.False(string.IsNullOrWhiteSpace(message));
+            Assert.DoesNotContain("System.", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("MyChips.", message, StringComparison.Ordinal);
+            Assert.Equal(before, await SnapshotAsync());
+        }
+
+        // Authenticated: at the top level, in an opaque member (ref, terms), and deeper inside one.
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10)).ToJsonString();
+        string Edit(string from, string to)
+        {
+            Assert.Contains(from, payment, StringComparison.Ordinal);
+            return payment.Replace(from, to, StringComparison.Ordinal);
+        }
+
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", Edit("\"units\":10", "\"units\":10,\"units\":11"), HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", Edit("\"ref\":null", "\"ref\":{\"a\":1,\"a\":2}"), HttpStatusCode.BadRequest, "invalid_field");
+        await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", "{\"type\":\"stock\",\"holdTerms\":{\"limit\":5,\"x\":[{\"k\":1,\"k\":1}]}}",
+            HttpStatusCode.BadRequest, "invalid_field");
+    }
+
+    [Fact]
+    public async Task Settings_numbers_that_would_differ_between_signature_digest_and_storage_are_refused_with_invalid_field()
+    {
+        // 1e-400 signs as 0 but hashes and stores 400 decimals; 1.0000000000000000000000000001 signs as 1 but broke the
+        // column's [-1, 1] check (a 500); 0e-20000 is beyond what jsonb can hold; 1e400 signs as null.
+        foreach (var (key, literal) in new[] { ("reward", "1e-400"), ("clutch", "1.0000000000000000000000000001"), ("reward", "0e-20000"), ("clutch", "1e400") })
+        {
+            var body = JsonObjectOf(_adam.Settings(_tally, "stock", (JsonObject)JsonNode.Parse($"{{\"{key}\":{literal}}}")!)).ToJsonString();
+            Assert.Contains($"\"{key}\":{literal}", body, StringComparison.Ordinal);
+            await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/settings", body, HttpStatusCode.BadRequest, "invalid_field");
+        }
+
+        // An exact number written with an exponent is taken: stored as numeric, kept in jsonb as 0.005, and the chain
+        // re-read from the database hashes as it did when the chit was made.
+        await _adam.PostAsync($"/api/tallies/{_tally}/settings", _adam.Settings(_tally, "stock", (JsonObject)JsonNode.Parse("{\"reward\":5e-3}")!));
+        await using (var connection = await _site.OpenAsync())
+        {
+            Assert.Equal(0.005m, await connection.ExecuteScalarAsync<decimal>(
+                "SELECT reward FROM mychips.tallies WHERE tally_uuid = @t AND tally_type = 'stock'", new { t = _tally }));
+        }
+
+        foreach (var side in new[] { "stock", "foil" })
+        {
+            var chain = await _site.VerifyChainAsync(_tally, side);
+            Assert.True(chain.Valid, chain.Problem);
+        }
+    }
+
+    [Fact]
+    public async Task Numbers_beyond_what_jsonb_can_hold_are_refused_with_invalid_field()
+    {
+        // PostgreSQL numeric holds at most 131072 digits before the point and 16383 after: these used to be 500s.
+        foreach (var literal in new[] { "1e200000", "1e-20000", "0e99999999" })
+        {
+            var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10, reference: JsonNode.Parse($"{{\"x\":{literal}}}"))).ToJsonString();
+            Assert.Contains(literal, payment, StringComparison.Ordinal);
+            await RefusedAsync(_adam, HttpMethod.Post, $"/api/tallies/{_tally}/pay", payment, HttpStatusCode.BadRequest, "invalid_field");
+            await RefusedAsync(_adam, HttpMethod.Post, "/api/tallies", $"{{\"type\":\"stock\",\"holdTerms\":{{\"x\":[{literal}]}}}}", HttpStatusCode.BadRequest, "invalid_field");
+        }
+    }
+
+    [Fact]
+    public async Task Refusal_messages_name_the_member_never_a_dotnet_type()
+    {
+        var payment = JsonObjectOf(_adam.Payment(_tally, "stock", 10));
+        var unknown = (JsonObject)payment.DeepClone();
+        unknown["bonus"] = 5;
+        var missing = (JsonObject)payment.DeepClone();
+        missing.Remove("signature");
+        var nulled = (JsonObject)payment.DeepClone();
+        nulled["signature"] = null;
+        var wrongType = (JsonObject)payment.DeepClone();
+        wrongType["units"] = "10";
+        foreach (var (body, code, member) in new[]
+                 {
+                     (unknown.ToJsonString(), "unknown_field", "bonus"), (missing.ToJsonString(), "missing_field", "signature"),
+                     (nulled.ToJsonString(), "missing_field", "signature"), (wrongType.ToJsonString(), "invalid_field", "units"),
+                     ("[1]", "malformed_json", null),
+                 })
+        {
+            var (status, json) = await _adam.SendAsync(HttpMethod.Post, $"/api/tallies/{_tally}/pay", body);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.Equal(code, (string?)json["error"]?["code"]);
+            var message = (string)json["error"]!["message"]!;
+            foreach (var leak in new[] { "MyChips.", "System.", ".NET", "type '" })
+                Assert.DoesNotContain(leak, message, StringComparison.Ordinal);
+            if (member is not null)
+                Assert.Contains(member, message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_challenge_for_an_unknown_user_looks_like_one_for_a_known_user()
     {
         // Known users' expiries come from PostgreSQL (microseconds); the stand-in for unknown ones had .NET's seven
@@ -303,7 +413,8 @@ public sealed class BadInputTests(PostgresServer server) : IAsyncLifetime
         return await connection.ExecuteScalarAsync<string>(
             """
             SELECT concat_ws('|',
-              (SELECT string_agg(concat_ws(',', tally_id, status, request, revision, net, net_pending, chain_last, chain_conf, hold_sig, part_sig, md5(hold_terms::text), md5(coalesce(part_cert::text, ''))), ';' ORDER BY tally_id) FROM mychips.tallies),
+              (SELECT string_agg(concat_ws(',', tally_id, status, request, revision, net, net_pending, chain_last, chain_conf, hold_sig, part_sig, md5(hold_terms::text), md5(coalesce(part_cert::text, '')),
+                 reward, clutch, target, bound, md5(hold_sets::text), md5(part_sets::text)), ';' ORDER BY tally_id) FROM mychips.tallies),
               (SELECT string_agg(concat_ws(',', chit_id, status, chain_idx, signature), ';' ORDER BY chit_id) FROM mychips.chits),
               (SELECT count(*) FROM mychips.user_events), (SELECT count(*) FROM mychips.outbox),
               (SELECT string_agg(concat_ws(',', token_id, used_at), ';' ORDER BY token_id) FROM mychips.tokens WHERE purpose <> 'challenge'))

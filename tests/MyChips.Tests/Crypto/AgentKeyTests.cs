@@ -87,4 +87,13 @@ public sealed class AgentKeyTests
         Assert.Throws<InvalidKeyException>(() => AgentKeyFile.Parse("{\"host\":\"h\",\"port\":70000,\"key\":{}}"));
         Assert.Throws<InvalidKeyException>(() => AgentKeyFile.Parse("[]"));
     }
+
+    [Fact]
+    public void RejectsKeyFileWithAMemberGivenTwiceOrMalformedJson()
+    {
+        var e = Assert.Throws<InvalidKeyException>(() => AgentKeyFile.Parse("{\"host\":\"h\",\"host\":\"i\",\"port\":1,\"key\":{}}"));
+        Assert.Equal(InvalidKeyReason.Malformed, e.Reason);
+        Assert.Throws<InvalidKeyException>(() => AgentKeyFile.Parse("{\"host\":\"h\",\"port\":1,\"key\":{\"kty\":\"OKP\",\"kty\":\"OKP\"}}"));
+        Assert.Throws<InvalidKeyException>(() => AgentKeyFile.Parse("{\"host\":"));
+    }
 }
