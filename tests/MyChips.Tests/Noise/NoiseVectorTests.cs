@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MyChips.Peer.Noise.Vectors;
 using MyChips.Server.Cli;
+using MyChips.Tests.Infrastructure;
 
 namespace MyChips.Tests.Noise;
 
@@ -9,7 +10,7 @@ public sealed class NoiseVectorTests
     [Fact]
     public async Task Every_snow_vector_passes()
     {
-        var file = await NoiseVectorFile.LoadAsync(NoiseTestFiles.SnowVectors);
+        var file = await NoiseVectorFile.LoadAsync(TestData.SnowNoiseVectors);
         var report = NoiseVectorRunner.Run(file);
 
         Assert.True(report.Failed == 0, string.Join(Environment.NewLine, report.Failures));
@@ -21,7 +22,7 @@ public sealed class NoiseVectorTests
     [Fact]
     public async Task A_vector_with_a_wrong_ciphertext_fails_and_a_448_vector_is_skipped()
     {
-        var file = await NoiseVectorFile.LoadAsync(NoiseTestFiles.SnowVectors);
+        var file = await NoiseVectorFile.LoadAsync(TestData.SnowNoiseVectors);
         var good = file.Vectors[0];
         var ciphertext = (byte[])good.Messages[0].Ciphertext.Clone();
         ciphertext[^1] ^= 1;
@@ -39,7 +40,7 @@ public sealed class NoiseVectorTests
     [Fact]
     public async Task Cli_verb_prints_the_summary_and_exits_0_on_the_snow_file()
     {
-        var (exitCode, output, _) = await InvokeAsync(NoiseTestFiles.SnowVectors);
+        var (exitCode, output, _) = await InvokeAsync(TestData.SnowNoiseVectors);
 
         Assert.Equal(0, exitCode);
         Assert.Equal("408 passed, 0 failed", output.Trim());
