@@ -5,7 +5,7 @@ public enum DigestNumberMode
 {
     /// <summary>
     /// Python <c>json.loads</c> on the literal as written: a literal with <c>.</c> or an exponent is a float
-    /// (<c>1e2</c> → <c>100.0</c>), otherwise an int. This is how the shared test vectors are made.
+    /// (<c>1e2</c> → <c>100.0</c>), otherwise an int. This is how the canonical-JSON test vectors (tests/MyChips.Tests/TestData) are made.
     /// </summary>
     PythonLiteral,
 

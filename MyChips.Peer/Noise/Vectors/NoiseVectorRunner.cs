@@ -31,16 +31,18 @@ public static class NoiseVectorRunner
         }
         catch (NotSupportedException ex)
         {
+            // A pattern modifier other than pskN (fallback): the message names it.
             return new(index, vector.ProtocolName, NoiseVectorStatus.Skipped, ex.Message);
         }
         catch (FormatException ex)
         {
-            return new(index, vector.ProtocolName, NoiseVectorStatus.Failed, ex.Message);
+            // A name we cannot read says nothing about our implementation: skipped, with the reason, not failed.
+            return new(index, vector.ProtocolName, NoiseVectorStatus.Skipped, $"malformed name: {ex.Message}");
         }
 
         if (!protocol.IsSupported)
         {
-            return new(index, vector.ProtocolName, NoiseVectorStatus.Skipped, $"DH function {protocol.Dh} is not implemented");
+            return new(index, vector.ProtocolName, NoiseVectorStatus.Skipped, $"{protocol.Dh} not supported");
         }
 
         try

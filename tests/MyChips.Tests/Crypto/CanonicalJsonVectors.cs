@@ -1,22 +1,12 @@
 using System.Text.Json;
+using MyChips.Tests.Infrastructure;
 
 namespace MyChips.Tests.Crypto;
 
-/// <summary>The shared vectors file, found by walking up from the test binaries to a sibling <c>shared/</c> folder.</summary>
+/// <summary>The canonical-JSON vectors of <c>TestData/canonical-json/vectors.json</c>, by name.</summary>
 internal static class CanonicalJsonVectors
 {
-    private const string RelativePath = "shared/canonical-json/vectors.json";
-
-    public static string FindFile()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, RelativePath);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-        throw new FileNotFoundException($"{RelativePath} not found above {AppContext.BaseDirectory}");
-    }
+    public static string FindFile() => TestData.CanonicalJsonVectors;
 
     public static JsonElement Load(string name)
     {

@@ -1,6 +1,6 @@
 namespace MyChips.Tests.Infrastructure;
 
-/// <summary>Finds files of the repository and of <c>shared/</c> beside it, from the test's output directory.</summary>
+/// <summary>Finds files of the repository from the test's output directory.</summary>
 public static class RepositoryPaths
 {
     /// <summary>The first ancestor directory that holds <paramref name="relativePath"/>, joined with it.</summary>
@@ -17,9 +17,6 @@ public static class RepositoryPaths
 
         throw new FileNotFoundException($"'{relativePath}' was not found above {AppContext.BaseDirectory}.");
     }
-
-    /// <summary>A file of the shared folder that sits beside the checkout (../shared).</summary>
-    public static string Shared(string relativePath) => Find(Path.Combine("shared", relativePath));
 
     /// <summary>The repository's schema folder.</summary>
     public static string SchemaDirectory => Find("schema");
