@@ -20,8 +20,10 @@ public sealed class HoldTimeoutTests(PostgresServer server) : IDisposable
             ["MYCHIPS__Schema__CodeSchemaVersion"] = "100",
         });
         Assert.Equal(0, migrate.ExitCode);
+        var database = new UpgradeDatabase(connectionString);
+        await UpgradeMigrations.CloseGateAsync(database);
 
-        // The leader holds its own requests while its 4-second migration runs; its hold timeout is 1 second.
+        // The leader holds its own requests while its migration waits at the gate; its hold timeout is 1 second.
         await using var instance = SiteInstance.Start(connectionString, migrations, UpgradeMigrations.Slow, UpgradeMigrations.OldProbeSql,
             new Dictionary<string, string> { ["MYCHIPS__Upgrade__HoldTimeout"] = "00:00:01" });
         await instance.WaitForStateAsync("holding", TimeSpan.FromSeconds(60));
@@ -38,10 +40,11 @@ public sealed class HoldTimeoutTests(PostgresServer server) : IDisposable
         Assert.Contains("mychips_hold_rejected_total 1", metrics);
         Assert.Contains("mychips_instance_state{state=\"holding\"} 1", metrics);
 
+        await UpgradeMigrations.OpenGateAsync(database);
         await instance.WaitForStateAsync("serving", TimeSpan.FromSeconds(60));
         using var served = await http.PostAsync($"{instance.Url}/diagnostics/probe?key=now&amount=1", null);
         Assert.Equal(HttpStatusCode.OK, served.StatusCode);
-        Assert.Equal(["now"], await new UpgradeDatabase(connectionString).QueryAsync<string>("SELECT key FROM public.upgrade_probe"));
+        Assert.Equal(["now"], await database.QueryAsync<string>("SELECT key FROM public.upgrade_probe"));
     }
 
     public void Dispose() => _fixtures.Dispose();

@@ -21,13 +21,14 @@ public sealed class LeaderFailoverTests(PostgresServer server) : IDisposable
             ["MYCHIPS__Schema__CodeSchemaVersion"] = "100",
         });
         Assert.Equal(0, migrate.ExitCode);
+        await UpgradeMigrations.CloseGateAsync(database);
 
         await using var first = SiteInstance.Start(connectionString, migrations, UpgradeMigrations.Slow, UpgradeMigrations.OldProbeSql);
         var sleeper = 0;
         await Wait.UntilAsync(async () =>
         {
             sleeper = await database.ScalarAsync<int>(
-                "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()");
+                "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%upgrade_gate%' AND pid <> pg_backend_pid()");
             return sleeper != 0;
         }, TimeSpan.FromSeconds(60), "the first instance is in the middle of migration 0101");
         var firstEpoch = await database.ScalarAsync<long>("SELECT epoch FROM mychips_meta.schema_state");
@@ -47,6 +48,7 @@ public sealed class LeaderFailoverTests(PostgresServer server) : IDisposable
         Assert.Equal(0, await database.ScalarAsync<long>("SELECT count(*) FROM mychips_meta.migrations WHERE number = 101"));
         Assert.False(await database.ScalarAsync<bool>("SELECT to_regclass('public.upgrade_slow') IS NOT NULL"));
 
+        await UpgradeMigrations.OpenGateAsync(database);
         await second.WaitForStateAsync("serving", TimeSpan.FromSeconds(60));
         Assert.Equal(101, await database.VersionAsync());
         Assert.Contains($"pid {second.Process.Pid})",

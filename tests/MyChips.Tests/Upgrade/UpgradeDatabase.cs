@@ -12,6 +12,12 @@ public sealed class UpgradeDatabase(string connectionString)
         return (await connection.ExecuteScalarAsync<T>(sql, parameters))!;
     }
 
+    public async Task ExecuteAsync(string sql, object? parameters = null)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.ExecuteAsync(sql, parameters);
+    }
+
     public async Task<List<T>> QueryAsync<T>(string sql, object? parameters = null)
     {
         await using var connection = new NpgsqlConnection(connectionString);

@@ -48,12 +48,22 @@ public static class UpgradeMigrations
         INSERT INTO public.upgrade_marks VALUES ('0102', clock_timestamp());
         """);
 
+    /// <summary>
+    /// A migration that runs until the test opens its gate (<see cref="OpenGateAsync"/>): the test, not the machine's
+    /// speed, decides how long the upgrade lasts (a fixed sleep raced process start-up on a loaded machine).
+    /// </summary>
     public static readonly (string, string) SlowFile = ("0101_upgrade_slow.sql", """
         -- mode: expand
         CREATE TABLE public.upgrade_slow (id int PRIMARY KEY);
         INSERT INTO public.upgrade_slow SELECT generate_series(1, 1000);
-        SELECT pg_sleep(4);
+        DO $$ BEGIN WHILE NOT EXISTS (SELECT FROM public.upgrade_gate) LOOP PERFORM pg_sleep(0.05); END LOOP; END $$;
         """);
+
+    /// <summary>Creates the closed gate <see cref="SlowFile"/> waits at (before the migration runs).</summary>
+    public static Task CloseGateAsync(UpgradeDatabase database) => database.ExecuteAsync("CREATE TABLE IF NOT EXISTS public.upgrade_gate ()");
+
+    /// <summary>Lets <see cref="SlowFile"/> finish.</summary>
+    public static Task OpenGateAsync(UpgradeDatabase database) => database.ExecuteAsync("INSERT INTO public.upgrade_gate DEFAULT VALUES");
 
     /// <summary>The statement of code for versions 100 and 101 (before the rename).</summary>
     public const string OldProbeSql =
