@@ -86,11 +86,40 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
     /// way) go after, in their order. Confirm when our hash at the last listed index equals the foil's, else <c>nak</c>.
     /// </summary>
     internal async Task<IReadOnlyList<PeerMessage>> UpdAsync(DomainTransaction tx, TallyHalf half, JsonObject command, PeerMessage message) =>
-        Echo(command, await ConformAsync(tx, half, command, message).ConfigureAwait(false));
+        Echo(command, half.Type == TallyHalf.Foil
+            ? await TakeStraysAsync(tx, half, command, message).ConfigureAwait(false)
+            : await ConformAsync(tx, half, command, message).ConfigureAwait(false));
+
+    /// <summary>
+    /// <c>upd</c> at the foil: the stock lists chits of its chain the foil has not confirmed (PROTOCOL 6.5: "stock → foil
+    /// for strays", e.g. a payment whose <c>good</c> was given up). The foil takes the partner's chits it lacks (signature
+    /// and credit checked, as any payment), appends them to its chain (the foil orders), and answers with its order.
+    /// </summary>
+    private async Task<IReadOnlyList<PeerMessage>> TakeStraysAsync(DomainTransaction tx, TallyHalf half, JsonObject command, PeerMessage message)
+    {
+        if (half.Status is not ("open" or "close") || command["chits"] is not JsonArray list || list.Count == 0 || list.Count > UpdLimit)
+            return None;
+        foreach (var node in list)
+        {
+            var incoming = node is JsonObject entry ? ChitReceiver.Parse(entry, half) : null;
+            if (incoming is null)
+                throw new DomainException("malformed_message", "An upd entry is not a chit of this tally.");
+            var existing = await tx.FindChitAsync(half, incoming.Uuid).ConfigureAwait(false);
+            if (existing is { Status: "good" })
+                continue;
+            if (incoming.By != half.PartnerType || (existing is not null && ChitState.Code(existing, half.Type) is not ("A.pend" or "A.void")))
+                throw new DomainException("malformed_message", $"The stock lists chit {incoming.Uuid}, which is not its own or cannot become good here.");
+            var core = AcceptPartnerChit(tx, half, incoming, existing) ?? throw DomainErrors.BadSignature("chit");
+            HashChain.Append(half, existing ?? incoming, core);
+        }
+
+        Guid? about = Guid.TryParse((string?)command["uuid"], out var u) ? u : null;
+        return [await UpdateAsync(tx, half, (half.ChainConf ?? 0) + 1, message, about).ConfigureAwait(false)];
+    }
 
     private async Task<IReadOnlyList<PeerMessage>> ConformAsync(DomainTransaction tx, TallyHalf half, JsonObject command, PeerMessage message)
     {
-        if (half.Type != TallyHalf.Stock || half.Status != "open" || command["chits"] is not JsonArray list || list.Count == 0)
+        if (half.Status is not ("open" or "close") || command["chits"] is not JsonArray list || list.Count == 0)
             return None;
         var conf = half.ChainConf ?? 0;
         // Our answers name the chit the foil's upd was about, so answers to different events are different messages.
@@ -145,7 +174,10 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
         half.ChainConf = Math.Max(conf, lastListed);
         var ack = Command(message, half, "ack", lastListed, listedHash, null);
         // A partial order: confirm this part and ask for the rest from here.
-        return command["more"] is JsonValue more && more.TryGetValue<bool>(out var m) && m ? [ack, Nak(message, half, about)] : [ack];
+        if (command["more"] is JsonValue more && more.TryGetValue<bool>(out var m) && m)
+            return [ack, Nak(message, half, about)];
+        // Our chits the foil did not list follow its order here; send them, so the foil takes any it never received.
+        return index > lastListed ? [ack, await UpdateAsync(tx, half, lastListed + 1, message, about).ConfigureAwait(false)] : [ack];
     }
 
     /// <summary>
@@ -155,13 +187,13 @@ public sealed class ChainConsensus(SignatureVerifier verifier)
     /// </summary>
     internal async Task<IReadOnlyList<PeerMessage>> ResyncAsync(DomainTransaction tx, TallyHalf half)
     {
-        if (half.Status != "open" || half.Partner is not { } partner || half.Digest is null || half.ChainConf == half.ChainLast)
+        if (half.Status is not ("open" or "close") || half.Partner is not { } partner || half.Digest is null || half.ChainConf == half.ChainLast)
             return None;
-        // Built as answers to the partner, so they go to the partner.
+        // Built as answers to the partner, so they go to the partner. Either side lists its chain above the confirmed
+        // index: the foil's is the order; the stock's carries chits the foil may never have received (a given-up good),
+        // which the foil takes and answers with its order.
         var context = new PeerMessage("chit", "chain", half.Holder, partner, null);
-        var message = half.Type == TallyHalf.Foil
-            ? await UpdateAsync(tx, half, (half.ChainConf ?? 0) + 1, context, null).ConfigureAwait(false)
-            : Nak(context, half, null);
+        var message = await UpdateAsync(tx, half, (half.ChainConf ?? 0) + 1, context, null).ConfigureAwait(false);
         message.Object!["sync"] = ChipTimestamp.ToText(ChipTimestamp.Truncate(DateTimeOffset.UtcNow));
         return [message];
     }

@@ -18,7 +18,7 @@ public sealed class ChainResync(DomainRunner runner, ChainConsensus chains, Mess
             stale = (await connection.QueryAsync<(Guid, long)>(new CommandDefinition(
                 """
                 SELECT t.tally_uuid, t.user_id FROM mychips.tallies t JOIN mychips.agents a ON a.agent = t.part_agent AND NOT a.is_local
-                WHERE t.status = 'open' AND t.digest IS NOT NULL AND t.chain_conf IS DISTINCT FROM t.chain_last
+                WHERE t.status IN ('open', 'close') AND t.digest IS NOT NULL AND t.chain_conf IS DISTINCT FROM t.chain_last
                   AND t.updated_at < now() - @quietFor
                   AND NOT EXISTS (SELECT FROM mychips.outbox o WHERE o.peer_agent = t.part_agent AND o.sent_at IS NULL AND o.gave_up_at IS NULL)
                 ORDER BY t.updated_at LIMIT @limit

@@ -28,6 +28,8 @@ public sealed class ChitReceiver(ChainConsensus chains)
             throw new DomainException("malformed_message", "An invoice is a tran chit of at least 1 milliCHIP by the side that pays.");
         var existing = await tx.FindChitAsync(half, incoming.Uuid).ConfigureAwait(false);
         var state = existing is null ? null : ChitState.Code(existing, half.Type);
+        if (half.Status == "close" && state is null)
+            return RefuseOnClosedTally(tx, half, incoming, message);
         if (half.Status != "open" || (state is not null and not "L.void"))
         {
             if (state != "L.pend")
@@ -45,6 +47,17 @@ public sealed class ChitReceiver(ChainConsensus chains)
             chit.Touch();
         UserEvents.Chit(tx, half, chit);
         return None;
+    }
+
+    // An invoice that crossed our close: the tally takes no new invoices, so it is refused at once (L.void here, A.void
+    // at the invoicer), and both halves still agree on every chit.
+    private static IReadOnlyList<PeerMessage> RefuseOnClosedTally(DomainTransaction tx, TallyHalf half, ChitRecord chit, PeerMessage message)
+    {
+        chit.Status = "void";
+        chit.Signature = null;
+        tx.AddChit(chit);
+        UserEvents.Chit(tx, half, chit);
+        return [new PeerMessage("chit", "void", message.From, message.To, ChitJson.Wire(chit))];
     }
 
     /// <summary>Our invoice was refused: A.pend → A.void.</summary>
@@ -69,8 +82,8 @@ public sealed class ChitReceiver(ChainConsensus chains)
     }
 
     /// <summary>
-    /// A signed chit from the partner: context null, A.pend or A.void (the partner paid an invoice whose refusal crossed a
-    /// re-send of it) → A.good after the signature and credit checks; linked at the end of our chain; if the partner's
+    /// A signed chit from the partner on an open (or just closed) tally: context null, A.pend or A.void (the partner paid an
+    /// invoice whose refusal crossed a re-send of it) → A.good after the signature and credit checks; linked at the end of our chain; if the partner's
     /// block index and hash agree with ours we confirm it (<c>ack</c>).
     /// </summary>
     private async Task<IReadOnlyList<PeerMessage>> GoodAsync(DomainTransaction tx, PeerMessage message)
@@ -80,7 +93,9 @@ public sealed class ChitReceiver(ChainConsensus chains)
             throw new DomainException("malformed_message", "A chit the partner sends as good is issued by the partner's side.");
         var existing = await tx.FindChitAsync(half, incoming.Uuid).ConfigureAwait(false);
         var state = existing is null ? null : ChitState.Code(existing, half.Type);
-        if (half.Status != "open" || (state is not null and not ("A.pend" or "A.void")))
+        // A closed tally still takes the partner's payments already on their way (a close crossing a payment), or the
+        // halves would disagree; it takes no new payments of our own user.
+        if (half.Status is not ("open" or "close") || (state is not null and not ("A.pend" or "A.void")))
         {
             if (state != "A.good")
                 tx.Ignore($"chit/good {incoming.Uuid}: our tally is {half.State} and the chit {state ?? "absent"}; a payment needs an open tally and no chit, A.pend or A.void");
