@@ -40,7 +40,7 @@ internal static class TallyEndpoints
             var body = await ApiJson.ReadAsync<RedeemRequest>(context.Request, context.RequestAborted);
             var local = await tallies.RedeemAsync(user, body.Token, body.Chad.ToChad(), body.ParseExpires(), context.RequestAborted);
             return Results.Json(new { delivered = local ? "local" : "queued" }, ApiJson.Options, statusCode: StatusCodes.Status202Accepted);
-        });
+        }).RequireRateLimiting(ApiRateLimits.Redeem);
         api.MapPost("/tallies/{tally}/offer", async (HttpContext context, string tally, Tallies tallies) =>
         {
             var user = await ApiAuth.UserAsync(context);

@@ -55,6 +55,7 @@ public static class SiteHost
         builder.Services.AddSingleton<SiteTransactions>();
         builder.Services.AddUpgradeMode();
         builder.Services.AddUserApi();
+        builder.Services.AddApiRateLimits(configuration);
         builder.AddSitePeer();
         return builder;
     }
