@@ -56,6 +56,7 @@ public static class SiteHost
         builder.Services.AddUpgradeMode();
         builder.Services.AddUserApi();
         builder.Services.AddApiRateLimits(configuration);
+        builder.Services.AddRetention(configuration);
         builder.AddSitePeer();
         return builder;
     }
