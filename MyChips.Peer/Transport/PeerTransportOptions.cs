@@ -114,7 +114,7 @@ public sealed class PeerTransportOptions
             foreach (var network in list)
             {
                 if (!IPNetwork.TryParse(network, out _))
-                    throw new ArgumentException($"{Section}:{key}: '{network}' is not a network in CIDR form, e.g. 127.0.0.0/8 or fc00::/7 (no host bits set).", key);
+                    throw new ArgumentException($"{Section}:{key}: '{network}' is not a network in CIDR form, e.g. 127.0.0.0/8 or fc00::/7 (host bits are cleared: 127.0.0.1/8 is 127.0.0.0/8).", key);
             }
         }
 
