@@ -13,4 +13,7 @@ public static class AdvisoryLockKeys
 
     /// <summary>Taken (transaction level) by the outbox sender that claims rows, so one instance at a time orders a peer's rows.</summary>
     public const long Outbox = 0x4D79_4348_0000_0003;
+
+    /// <summary>Held (session level) by the instance running a retention pruning pass (<c>RetentionPruner</c>), so one prunes at a time.</summary>
+    public const long Retention = 0x4D79_4348_0000_0008;
 }

@@ -105,6 +105,17 @@ public sealed class OutboxStore(SiteTransactions transactions)
             new { outboxId, error }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false), cancellationToken);
 
     /// <summary>
+    /// Gives a row up at once with <paramref name="error"/>, for a failure no re-send can fix (a peer address the site
+    /// may not dial). The sender is told through the delivery_failed trigger. Returns false when the row had settled.
+    /// </summary>
+    public async Task<bool> GiveUpNowAsync(long outboxId, string error, CancellationToken cancellationToken) =>
+        await transactions.RunAsync(async (connection, transaction) => await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE mychips.outbox SET gave_up_at = now(), settled_by = 'gave_up', last_error = @error
+            WHERE outbox_id = @outboxId AND sent_at IS NULL AND gave_up_at IS NULL
+            """, new { outboxId, error }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false), cancellationToken).ConfigureAwait(false) == 1;
+
+    /// <summary>
     /// When the next message in flight runs out of time for its receipt (null when none is in flight), to sleep until
     /// then; rows already due but held back by a full window are released by receipts, new rows by NOTIFY.
     /// </summary>

@@ -22,6 +22,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
     private readonly IPeerMessageSink _sink;
     private readonly PeerKeyResolver _keys;
     private readonly PeerTransportOptions _options;
+    private readonly PeerAddressPolicy _addresses;
     private readonly ILogger<PeerConnectionManager> _logger;
     private readonly ConcurrentDictionary<string, PeerLink> _links = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
@@ -42,6 +43,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
         _keys = keys;
         _options = options.Value;
         _options.Validate();
+        _addresses = PeerAddressPolicy.From(_options);
         _logger = logger;
     }
 
@@ -257,6 +259,14 @@ public sealed class PeerConnectionManager : IAsyncDisposable
                     {
                         connection = await DialAsync(link, batch[0], token).ConfigureAwait(false);
                     }
+                    catch (PeerSendException e) when (e.Failure == PeerSendFailure.AddressNotAllowed)
+                    {
+                        // Not dialled, and retrying cannot help: every waiting message fails now, with the reason.
+                        _logger.LogWarning("Not dialling {Peer} at {Host}:{Port}: {Detail}", link.Agent, link.Address?.Host, link.Address?.Port, e.Message);
+                        FailAll(batch, e);
+                        FailAll(link.Drain(), e);
+                        return;
+                    }
                     catch (Exception e) when (!token.IsCancellationRequested)
                     {
                         link.ReturnToFront(batch);
@@ -322,7 +332,7 @@ public sealed class PeerConnectionManager : IAsyncDisposable
         var mode = _options.ModeFor(link.Agent);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.ConnectTimeout);
-        var pipe = await PeerDialer.ConnectAsync(address.Host!, address.Port!.Value, timeout.Token).ConfigureAwait(false);
+        var pipe = await PeerDialer.ConnectAsync(address.Host!, address.Port!.Value, _addresses, timeout.Token).ConfigureAwait(false);
         try
         {
             var handshake = await PeerHandshake.InitiateAsync(pipe, _identity, link.Agent, link.Key, mode, first.Utf8, first.IsTicket, timeout.Token).ConfigureAwait(false);

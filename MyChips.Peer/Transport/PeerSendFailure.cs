@@ -17,4 +17,7 @@ public enum PeerSendFailure
 
     /// <summary>The transport is shutting down.</summary>
     Shutdown,
+
+    /// <summary>The peer's host is (or resolves only to) an address the site may not dial (<see cref="PeerAddressPolicy"/>).</summary>
+    AddressNotAllowed,
 }

@@ -19,6 +19,7 @@ public static class PeerTransportExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<PeerTransportOptions>()
             .Bind(configuration.GetSection(PeerTransportOptions.Section))
+            .PostConfigure(o => o.ReadNetworks(configuration.GetSection(PeerTransportOptions.Section)))
             .Validate(o =>
             {
                 o.Validate();
@@ -46,6 +47,7 @@ public static class PeerTransportExtensions
 
         var options = new PeerTransportOptions();
         section.Bind(options);
+        options.ReadNetworks(section);
         options.Validate();
         return options;
     }

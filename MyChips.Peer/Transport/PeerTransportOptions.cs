@@ -42,6 +42,28 @@ public sealed class PeerTransportOptions
     /// <summary>Messages waiting for one peer; beyond this a send is refused (loudly) rather than buffered without bound.</summary>
     public int MaxQueuedMessages { get; set; } = 10_000;
 
+    /// <summary>CIDR ranges a peer may be dialled in although refused by default (e.g. <c>127.0.0.0/8</c> for sites on one machine).</summary>
+    public List<string> AllowedNetworks { get; set; } = [];
+
+    /// <summary>CIDR ranges a peer is never dialled in, on top of the default refusals; wins over <see cref="AllowedNetworks"/>.</summary>
+    public List<string> DeniedNetworks { get; set; } = [];
+
+    /// <summary>
+    /// Reads the two network lists from <paramref name="section"/> (the <c>Peer</c> section): an indexed list
+    /// (<c>Peer:AllowedNetworks:0</c>) or one value with commas (<c>MYCHIPS__Peer__AllowedNetworks=127.0.0.0/8,::1/128</c>),
+    /// which the binder alone would silently drop.
+    /// </summary>
+    public void ReadNetworks(Microsoft.Extensions.Configuration.IConfigurationSection section)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        AllowedNetworks = Networks(section.GetSection(nameof(AllowedNetworks)));
+        DeniedNetworks = Networks(section.GetSection(nameof(DeniedNetworks)));
+
+        static List<string> Networks(Microsoft.Extensions.Configuration.IConfigurationSection list) =>
+            [.. (list.Value is { } single ? [single] : list.GetChildren().Select(c => c.Value ?? ""))
+                .SelectMany(v => v.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+    }
+
     public PeerTransportMode ModeFor(string agentId) =>
         PeerModes.TryGetValue(agentId, out var mode) ? mode : Mode;
 
@@ -85,6 +107,15 @@ public sealed class PeerTransportOptions
                 throw new ArgumentException($"{Section}:PeerModes:{agent}: '{agent}' is not an agent ID (43 characters of unpadded base64url, a 32-byte key).", nameof(PeerModes));
             if (!Enum.IsDefined(mode))
                 throw new ArgumentOutOfRangeException(nameof(PeerModes), mode, $"{Section}:PeerModes:{agent} must be Noise, Raw or {PeerTransportMode.NoiseReference}.");
+        }
+
+        foreach (var (key, list) in new[] { (nameof(AllowedNetworks), AllowedNetworks), (nameof(DeniedNetworks), DeniedNetworks) })
+        {
+            foreach (var network in list)
+            {
+                if (!IPNetwork.TryParse(network, out _))
+                    throw new ArgumentException($"{Section}:{key}: '{network}' is not a network in CIDR form, e.g. 127.0.0.0/8 or fc00::/7 (host bits are cleared: 127.0.0.1/8 is 127.0.0.0/8).", key);
+            }
         }
 
         if (MaxFrameBytes < 1024)

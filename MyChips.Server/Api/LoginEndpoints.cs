@@ -11,13 +11,13 @@ internal static class LoginEndpoints
         {
             var body = await ApiJson.ReadAsync<TicketLoginRequest>(context.Request, context.RequestAborted);
             return Results.Json(await tickets.RedeemAsync(body.User, body.Token, body.PublicKey, context.RequestAborted), ApiJson.Options);
-        });
+        }).RequireRateLimiting(ApiRateLimits.Login);
         api.MapPost("/login/challenge", async (HttpContext context, LoginChallenges challenges) =>
         {
             var body = await ApiJson.ReadAsync<ChallengeRequest>(context.Request, context.RequestAborted);
             var challenge = await challenges.IssueAsync(body.User, context.RequestAborted);
             return Results.Json(new { challenge.Nonce, challenge.Expires }, ApiJson.Options);
-        });
+        }).RequireRateLimiting(ApiRateLimits.Login);
         api.MapPost("/login/signed", async (HttpContext context, LoginChallenges challenges) =>
         {
             var body = await ApiJson.ReadAsync<SignedLoginRequest>(context.Request, context.RequestAborted);

@@ -38,9 +38,10 @@ internal static class TallyEndpoints
         {
             var user = await ApiAuth.UserAsync(context);
             var body = await ApiJson.ReadAsync<RedeemRequest>(context.Request, context.RequestAborted);
+            await PeerHostCheck.EnsureAllowedAsync(context, body.Chad.ToChad());
             var local = await tallies.RedeemAsync(user, body.Token, body.Chad.ToChad(), body.ParseExpires(), context.RequestAborted);
             return Results.Json(new { delivered = local ? "local" : "queued" }, ApiJson.Options, statusCode: StatusCodes.Status202Accepted);
-        });
+        }).RequireRateLimiting(ApiRateLimits.Redeem);
         api.MapPost("/tallies/{tally}/offer", async (HttpContext context, string tally, Tallies tallies) =>
         {
             var user = await ApiAuth.UserAsync(context);

@@ -54,6 +54,7 @@ internal static class UserApiExtensions
             {
                 api.UseMiddleware<ApiErrors>();
                 api.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+                api.UseApiRateLimits();
             });
         }
 

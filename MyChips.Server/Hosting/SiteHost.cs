@@ -55,6 +55,8 @@ public static class SiteHost
         builder.Services.AddSingleton<SiteTransactions>();
         builder.Services.AddUpgradeMode();
         builder.Services.AddUserApi();
+        builder.Services.AddApiRateLimits(configuration);
+        builder.Services.AddRetention(configuration);
         builder.AddSitePeer();
         return builder;
     }

@@ -118,8 +118,31 @@ internal sealed class OutboxSender(
 
     private void Failed(OutboxItem item, Exception error)
     {
+        if (error is PeerSendException { Failure: PeerSendFailure.AddressNotAllowed })
+        {
+            _ = GiveUpAsync(item, error.Message);
+            return;
+        }
+
         logger.LogWarning("Outbox message {OutboxId} to {Peer} not sent (try {Try}): {Message}", item.OutboxId, item.PeerAgent, item.Attempts, error.Message);
         _ = RecordAsync(item.OutboxId, error.Message);
+    }
+
+    // Retrying cannot make a refused address allowed: the row is given up now (the sender's user gets delivery_failed).
+    private async Task GiveUpAsync(OutboxItem item, string error)
+    {
+        try
+        {
+            if (await outbox.GiveUpNowAsync(item.OutboxId, error, CancellationToken.None).ConfigureAwait(false))
+            {
+                metrics.GivenUp();
+                logger.LogError("Outbox message {OutboxId} ({Key}) to {Peer} given up, not dialled: {Message}", item.OutboxId, item.Key, item.PeerAgent, error);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or FencedException or InvalidOperationException)
+        {
+            logger.LogWarning("Could not give up outbox message {OutboxId} ({Message}); it stays due", item.OutboxId, e.Message);
+        }
     }
 
     private async Task RecordAsync(long outboxId, string error)

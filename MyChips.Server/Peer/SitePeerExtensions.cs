@@ -32,6 +32,8 @@ internal static class SitePeerExtensions
         // Even without a listener, the domain must know which partners are reference nodes (their messages wait in
         // the outbox, and a tally with them needs P-521 keys).
         builder.Services.Replace(ServiceDescriptor.Singleton<IPeerProfiles>(new SitePeerProfiles(transport)));
+        // The API checks a redeemed CHAD's host with the same policy as the dialer (a clear 400 before anything is queued).
+        builder.Services.AddSingleton(PeerAddressPolicy.From(transport));
         if (!site.Enabled)
             return builder;
 
@@ -44,7 +46,8 @@ internal static class SitePeerExtensions
         }));
 
         var services = builder.Services;
-        services.AddOptions<PeerTransportOptions>().Bind(configuration.GetSection(PeerTransportOptions.Section));
+        services.AddOptions<PeerTransportOptions>().Bind(configuration.GetSection(PeerTransportOptions.Section))
+            .PostConfigure(o => o.ReadNetworks(configuration.GetSection(PeerTransportOptions.Section)));
         services.AddOptions<SitePeerOptions>().Bind(configuration.GetSection(SitePeerOptions.Section));
         services.AddSingleton(binding);
         services.AddSingleton<AgentAddress>();

@@ -142,6 +142,7 @@ internal static class PaymentsBench
         foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "mychips.dll"), "serve", "--db", connectionString, "--web", $"http://127.0.0.1:{port}" })
             info.ArgumentList.Add(argument);
         info.Environment["MYCHIPS__Peer__Endpoint"] = "127.0.0.1:0"; // one site, no peers: any free port
+        info.Environment["MYCHIPS__RateLimit__LoginPerMinute"] = "100000"; // every client logs in from this one address
         // One log line per request would cost more than the request; keep warnings.
         info.Environment["MYCHIPS__Serilog__MinimumLevel__Override__Serilog.AspNetCore.RequestLoggingMiddleware"] = "Warning";
         info.Environment["MYCHIPS__Serilog__MinimumLevel__Override__MyChips.Server.Api.ApiErrors"] = "Warning";

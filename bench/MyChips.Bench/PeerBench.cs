@@ -126,6 +126,7 @@ internal static class PeerBench
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["Peer:Endpoint"] = "127.0.0.1:0",
+                ["Peer:AllowedNetworks:0"] = "127.0.0.0/8", // both nodes on loopback
                 ["Peer:Mode"] = mode.ToString(),
                 ["Peer:MaxQueuedMessages"] = "1000000",
             });

@@ -56,6 +56,7 @@ public sealed class PeerSite : IAsyncDisposable
         {
             ["Web:Url"] = $"http://127.0.0.1:{WebPort}",
             ["Peer:Endpoint"] = $"127.0.0.1:{PeerPort}",
+            ["Peer:AllowedNetworks:0"] = "127.0.0.0/8", // the partner site is on this machine's loopback
             ["Peer:ReceiptTimeout"] = "00:00:03",
             ["Peer:MaxRetryWait"] = "00:00:02",
             ["Peer:PollInterval"] = "00:00:00.500",

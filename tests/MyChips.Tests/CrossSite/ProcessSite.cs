@@ -33,6 +33,7 @@ public sealed class ProcessSite : IAsyncDisposable
         _process = MyChipsProcess.Start(["serve", "--db", Database.ConnectionString, "--web", BaseAddress.ToString().TrimEnd('/')], new Dictionary<string, string>
         {
             ["MYCHIPS__Peer__Endpoint"] = $"127.0.0.1:{_peerPort}",
+            ["MYCHIPS__Peer__AllowedNetworks"] = "127.0.0.0/8", // the partner site is on this machine's loopback
             ["MYCHIPS__Peer__ReceiptTimeout"] = "00:00:03",
             ["MYCHIPS__Peer__MaxRetryWait"] = "00:00:02",
             ["MYCHIPS__Peer__BackoffMin"] = "00:00:00.100",

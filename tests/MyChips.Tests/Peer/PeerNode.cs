@@ -48,6 +48,7 @@ public sealed class PeerNode : IAsyncDisposable
         var config = new Dictionary<string, string?>
         {
             ["Peer:Endpoint"] = $"127.0.0.1:{port}",
+            ["Peer:AllowedNetworks:0"] = "127.0.0.0/8", // the other node is on loopback
             ["Peer:IdleTimeout"] = "00:00:30",
             ["Peer:ConnectTimeout"] = "00:00:05",
             ["Peer:BackoffMin"] = "00:00:00.050",

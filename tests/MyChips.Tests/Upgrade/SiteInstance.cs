@@ -38,6 +38,7 @@ public sealed class SiteInstance : IAsyncDisposable
             ["MYCHIPS__Diagnostics__Probe__Enabled"] = "true",
             ["MYCHIPS__Diagnostics__Probe__Sql"] = probeSql,
             ["MYCHIPS__Upgrade__HeartbeatInterval"] = "00:00:00.500",
+            ["MYCHIPS__Peer__AllowedNetworks"] = "127.0.0.0/8", // any peer in a test is on loopback
             ["MYCHIPS__Upgrade__HeartbeatExpiry"] = "00:00:05",
             ["MYCHIPS__Upgrade__DrainTimeout"] = "00:00:15",
             ["MYCHIPS__Upgrade__OldInstanceWaitTimeout"] = "00:00:30",
