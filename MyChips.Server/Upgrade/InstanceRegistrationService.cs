@@ -48,8 +48,9 @@ internal sealed class InstanceRegistrationService(
         var finalReason = state == InstanceState.Fenced ? $"exited fenced: {reason}" : reason ?? "stopped in order";
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            // Not linked to the host's token: it is already cancelled when the shutdown timeout ran out, and one short
+            // bounded statement is what tells the others this instance is gone (not merely silent).
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await registry.MarkAsync(identity.Id, InstanceStates.Stopped, finalReason, timeout.Token).ConfigureAwait(false);
             logger.LogInformation("Instance {Instance} stopped ({Reason})", identity, finalReason);
         }
