@@ -12,7 +12,8 @@ namespace MyChips.Server.Upgrade;
 /// <summary>
 /// Keeps this instance's row in <c>mychips_meta.instances</c>: written at start, at every state change and every
 /// heartbeat interval; reads back a drain request written by another process (the fallback when a NOTIFY was
-/// missed); expires the rows of instances that stopped heart-beating; marks the row stopped once the host stopped.
+/// missed); expires the rows of instances that stopped heart-beating and deletes those stopped longer than
+/// <c>Upgrade:InstanceRetention</c> ago; marks the row stopped once the host stopped.
 /// </summary>
 internal sealed class InstanceRegistrationService(
     InstanceRegistry registry,
@@ -76,6 +77,11 @@ internal sealed class InstanceRegistrationService(
                 if (registered is not null && beats++ % 5 == 0)
                 {
                     await registry.ExpireStaleAsync(options.Value.HeartbeatExpiry, stoppingToken).ConfigureAwait(false);
+                    var pruned = await registry.PruneStoppedAsync(options.Value.InstanceRetention, stoppingToken).ConfigureAwait(false);
+                    if (pruned > 0)
+                    {
+                        logger.LogInformation("Pruned {Count} instance row(s) stopped more than {Retention} ago", pruned, options.Value.InstanceRetention);
+                    }
                 }
             }
             catch (NpgsqlException e)
