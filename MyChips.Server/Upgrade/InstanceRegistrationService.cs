@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
+using MyChips.Data.Schema;
 using MyChips.Data.Upgrade;
 using MyChips.Server.Hosting;
 using Npgsql;
@@ -13,10 +14,12 @@ namespace MyChips.Server.Upgrade;
 /// Keeps this instance's row in <c>mychips_meta.instances</c>: written at start, at every state change and every
 /// heartbeat interval; reads back a drain request written by another process (the fallback when a NOTIFY was
 /// missed); expires the rows of instances that stopped heart-beating and deletes those stopped longer than
-/// <c>Upgrade:InstanceRetention</c> ago; marks the row stopped once the host stopped.
+/// <c>Upgrade:InstanceRetention</c> ago; repairs a schema phase left <c>migrating</c> by a dead leader; marks the row
+/// stopped once the host stopped.
 /// </summary>
 internal sealed class InstanceRegistrationService(
     InstanceRegistry registry,
+    SchemaMigrator migrator,
     InstanceIdentity identity,
     InstanceStatus status,
     InstanceDrain drain,
@@ -82,6 +85,9 @@ internal sealed class InstanceRegistrationService(
                     {
                         logger.LogInformation("Pruned {Count} instance row(s) stopped more than {Retention} ago", pruned, options.Value.InstanceRetention);
                     }
+
+                    // A leader that died later than this instance's start leaves the phase for the survivors to repair.
+                    await migrator.RepairAbandonedPhaseAsync(options.Value.HeartbeatExpiry, stoppingToken).ConfigureAwait(false);
                 }
             }
             catch (NpgsqlException e)

@@ -73,6 +73,36 @@ public sealed class InstanceRegistryTests(PostgresServer server) : IDisposable
         Assert.DoesNotContain(stopped.ToString(), liveJson.Output);
     }
 
+    [Fact]
+    public async Task A_migrating_phase_left_by_a_dead_leader_is_repaired_by_a_starting_and_by_a_serving_instance()
+    {
+        var connectionString = await server.CreateDatabaseAsync("repair");
+        var migrations = UpgradeMigrations.Standard(_fixtures);
+        var environment = new Dictionary<string, string>
+        {
+            ["MYCHIPS__Schema__MigrationsDirectory"] = migrations,
+            ["MYCHIPS__Schema__CodeSchemaVersion"] = UpgradeMigrations.Probe.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        Assert.Equal(0, (await MyChipsProcess.RunAsync(["migrate", "--db", connectionString], environment)).ExitCode);
+        var database = new UpgradeDatabase(connectionString);
+
+        // An upgrade abandoned mid-way: its leader (code 102) was killed, the version row still says migrating.
+        await AbandonUpgradeAsync(database);
+        await using var instance = SiteInstance.Start(connectionString, migrations, UpgradeMigrations.Probe, UpgradeMigrations.OldProbeSql);
+        await instance.WaitForStateAsync("serving", TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(async () => await database.ScalarAsync<string>("SELECT phase FROM mychips_meta.schema_state") == "stable",
+            TimeSpan.FromSeconds(30), "the starting instance repaired the phase");
+        var status = await MyChipsProcess.RunAsync(["upgrade", "status", "--db", connectionString], environment);
+        Assert.Contains("Database schema version: 100 (min code version 0), phase stable", status.Output);
+
+        // Once more while it serves: its heartbeat pass repairs it.
+        await AbandonUpgradeAsync(database);
+        await Wait.UntilAsync(async () => await database.ScalarAsync<string>("SELECT phase FROM mychips_meta.schema_state") == "stable",
+            TimeSpan.FromSeconds(30), "the serving instance repaired the phase");
+        Assert.Equal(2, CountOccurrences(instance.Process.Output, "set back to stable"));
+        Assert.Equal(UpgradeMigrations.Probe, await database.VersionAsync());
+    }
+
     [Theory]
     [InlineData("00:00:10")]
     [InlineData("-1.00:00:00")]
@@ -85,6 +115,24 @@ public sealed class InstanceRegistryTests(PostgresServer server) : IDisposable
 
         Assert.Equal(2, exitCode);
         Assert.Contains($"mychips: error [config_invalid]: Upgrade:InstanceRetention must be from 00:01:00 to 3650.00:00:00; got {retention}", output);
+    }
+
+    private static async Task AbandonUpgradeAsync(UpgradeDatabase database)
+    {
+        var leader = Guid.NewGuid();
+        await database.ScalarAsync<int>(InsertRow, new { id = leader, state = "holding", age = "1 hour" });
+        await database.ScalarAsync<int>("UPDATE mychips_meta.schema_state SET phase = 'migrating', leader = @leader, epoch = epoch + 1", new { leader });
+    }
+
+    private static int CountOccurrences(string text, string value)
+    {
+        var count = 0;
+        for (var i = text.IndexOf(value, StringComparison.Ordinal); i >= 0; i = text.IndexOf(value, i + 1, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     public void Dispose() => _fixtures.Dispose();
