@@ -26,7 +26,7 @@ public sealed class ShutdownTests(PostgresServer server, ITestOutputHelper outpu
         await using var process = MyChipsProcess.Start(["serve", "--db", connectionString, "--web", $"http://127.0.0.1:{port}"]);
         await Wait.UntilAsync(async () => process.HasExited || await IsReadyAsync(port), TimeSpan.FromSeconds(60), "ready");
         Assert.False(process.HasExited, process.Output);
-        var token = await LoginAsync(connectionString, baseAddress, "shutter");
+        var token = await LoginAsync(["--db", connectionString], baseAddress, "shutter");
 
         var sockets = new List<ClientWebSocket>();
         try
@@ -69,12 +69,55 @@ public sealed class ShutdownTests(PostgresServer server, ITestOutputHelper outpu
         }
     }
 
-    /// <summary>Adds a user and logs in with a ticket, as <c>ProcessSite</c> does; returns the session token.</summary>
-    private static async Task<string> LoginAsync(string connectionString, Uri baseAddress, string cuid)
+    [Fact]
+    public async Task Sigterm_with_a_socket_open_on_the_embedded_cluster_marks_the_instance_stopped_and_stops_the_cluster_cleanly()
     {
-        var (code, output) = await MyChipsProcess.RunAsync(["user", "add", "--name", cuid + " Example", "--cuid", cuid, "--db", connectionString]);
+        var directory = Directory.CreateTempSubdirectory("mychips-shutdown-");
+        try
+        {
+            var dataDirectory = Path.Combine(directory.FullName, "pg");
+            var port = FreePort.Next();
+            await using var process = MyChipsProcess.Start(["serve", "--data-dir", dataDirectory, "--web", $"http://127.0.0.1:{port}"]);
+            await Wait.UntilAsync(async () => process.HasExited || await IsReadyAsync(port), TimeSpan.FromSeconds(120), "ready");
+            Assert.False(process.HasExited, process.Output);
+            var token = await LoginAsync(["--data-dir", dataDirectory], new Uri($"http://127.0.0.1:{port}"), "embedded");
+            using var socket = new ClientWebSocket();
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/api/ws?access_token={token}"), CancellationToken.None);
+            Assert.Equal("hello", (string?)(await ReceiveTextAsync(socket))?["type"]);
+            var close = ReceiveCloseAsync(socket);
+
+            var clock = Stopwatch.StartNew();
+            process.Terminate();
+            using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(40)))
+            {
+                await process.WaitForExitAsync(deadline.Token);
+            }
+
+            // No bound on the time here: a clean stop includes PostgreSQL's shutdown checkpoint (fsync), which is
+            // the disk's speed, not ours.
+            output.WriteLine($"exited {clock.Elapsed.TotalMilliseconds:F0} ms after SIGTERM, embedded cluster stopped");
+            Assert.Equal(0, process.ExitCode);
+            Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, await close);
+            Assert.Contains($"Embedded PostgreSQL in {dataDirectory} stopped", process.Output);
+            Assert.False(File.Exists(Path.Combine(dataDirectory, "postmaster.pid")), "the cluster's postmaster.pid is gone");
+
+            // The status verb starts the cluster again (and stops it) to read the registry.
+            var status = await MyChipsProcess.RunAsync(["upgrade", "status", "--all", "--data-dir", dataDirectory]);
+            Assert.Equal(0, status.ExitCode);
+            Assert.Matches($@"pid {process.Pid}  code \S+ schema \d+  stopped", status.Output);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Adds a user and logs in with a ticket, as <c>ProcessSite</c> does; returns the session token.</summary>
+    private static async Task<string> LoginAsync(string[] database, Uri baseAddress, string cuid)
+    {
+        var (code, output) = await MyChipsProcess.RunAsync(["user", "add", "--name", cuid + " Example", "--cuid", cuid, .. database]);
         Assert.True(code == 0, output);
-        (code, output) = await MyChipsProcess.RunAsync(["user", "ticket", cuid, "--db", connectionString]);
+        (code, output) = await MyChipsProcess.RunAsync(["user", "ticket", cuid, .. database]);
         Assert.True(code == 0, output);
         var ticket = (string)JsonNode.Parse(output.Split('\n').First(l => l.StartsWith("{\"ticket\"", StringComparison.Ordinal)))!["ticket"]!["token"]!;
         var key = UserSigningKey.Generate(UserKeyCurve.P256);
