@@ -78,6 +78,22 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
         var snapshot = await ReadAsync(connection, cancellationToken).ConfigureAwait(false);
         snapshot.EnsureConsistent();
         var pending = snapshot.Pending.ToList();
+        if (pending.Count == 0)
+        {
+            // Nothing to do; we hold the lock, so nobody is migrating: a 'migrating' row is a dead leader's leftover.
+            if (snapshot.State.Phase == SchemaPhases.Migrating)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"UPDATE mychips_meta.schema_state SET phase = 'stable', updated_at = clock_timestamp(); NOTIFY {NotifyChannel}, 'stable'",
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+                logger.LogWarning("Schema version row was left 'migrating' by leader {Leader} (epoch {Epoch}); set back to stable at version {Version}",
+                    snapshot.State.Leader, snapshot.State.Epoch, snapshot.State.Version);
+                snapshot = await ReadAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new MigrationOutcome([], null, snapshot);
+        }
+
         var applied = new List<Migration>();
         long? epoch = null;
         foreach (var migration in pending)
@@ -88,16 +104,69 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
                 await beforeContract(migration, cancellationToken).ConfigureAwait(false);
             }
 
-            await ApplyAsync(connection, migration, appliedBy, cancellationToken).ConfigureAwait(false);
+            // The last one sets the phase back to stable in its own transaction: a leader that dies right after that
+            // commit leaves nothing to repair.
+            await ApplyAsync(connection, migration, appliedBy, last: ReferenceEquals(migration, pending[^1]), cancellationToken).ConfigureAwait(false);
             applied.Add(migration);
         }
 
-        epoch ??= await BeginLeadershipAsync(connection, leader, cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(
-            $"UPDATE mychips_meta.schema_state SET phase = 'stable', updated_at = now(); NOTIFY {NotifyChannel}, 'stable'").ConfigureAwait(false);
         logger.LogInformation("Schema is at version {Version} (epoch {Epoch}); applied {Count} migration(s)",
-            pending.Count > 0 ? pending[^1].Number : snapshot.State.Version, epoch, applied.Count);
+            pending[^1].Number, epoch, applied.Count);
         return new MigrationOutcome(applied, epoch, await ReadAsync(connection, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Sets a version row left <c>migrating</c> back to stable when its leader is gone: no instance row of the leader
+    /// with a heartbeat fresher than <paramref name="heartbeatExpiry"/>, and nobody holds the migration lock (a live
+    /// leader always does). Left behind by an upgrade abandoned mid-way (its leader killed or failed, the old instances
+    /// restarted). Returns whether it repaired the row; safe to call from any number of instances at once.
+    /// </summary>
+    public async Task<bool> RepairAbandonedPhaseAsync(TimeSpan heartbeatExpiry, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await MetaExistsAsync(connection, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        const string abandoned = """
+            phase = 'migrating'
+            AND NOT EXISTS (SELECT 1 FROM mychips_meta.instances i
+                             WHERE i.id = s.leader AND i.state NOT IN ('stopped', 'fenced')
+                               AND i.heartbeat_at > now() - make_interval(secs => @seconds))
+            """;
+        var seconds = heartbeatExpiry.TotalSeconds;
+        // The usual answer (stable) costs one read and takes no lock, so a polling leader is never kept waiting.
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                $"SELECT EXISTS (SELECT 1 FROM mychips_meta.schema_state s WHERE {abandoned})", new { seconds },
+                cancellationToken: cancellationToken)).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (!await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT pg_try_advisory_xact_lock(@key)",
+                new { key = AdvisoryLockKeys.Migration }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false))
+        {
+            return false; // a leader is at work (or another instance is repairing)
+        }
+
+        var repaired = await connection.QuerySingleOrDefaultAsync<SchemaState>(new CommandDefinition(
+            $"""
+            UPDATE mychips_meta.schema_state s SET phase = 'stable', updated_at = clock_timestamp() WHERE {abandoned}
+            RETURNING version, min_code_version AS MinCodeVersion, phase, leader, epoch, updated_at AS UpdatedAt
+            """, new { seconds }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition($"NOTIFY {NotifyChannel}, 'stable'", transaction: transaction,
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (repaired is null)
+        {
+            return false;
+        }
+
+        logger.LogWarning("Schema version row was left 'migrating' by leader {Leader} (epoch {Epoch}), which is gone (no fresh heartbeat, "
+            + "no migration lock); set back to stable at version {Version}", repaired.Leader, repaired.Epoch, repaired.Version);
+        return true;
     }
 
     // Null while mychips_meta does not exist yet: the first migration creates it, then leadership is recorded.
@@ -113,7 +182,7 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
             new { leader }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    private async Task ApplyAsync(NpgsqlConnection connection, Migration migration, string appliedBy, CancellationToken cancellationToken)
+    private async Task ApplyAsync(NpgsqlConnection connection, Migration migration, string appliedBy, bool last, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -135,14 +204,18 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
                     await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
+                // applied_at is when the migration finished (now() would be its transaction's start), and
+                // duration_ms the time from that start, so applied_at - duration_ms is when it began.
                 await connection.ExecuteAsync(
                     """
-                    INSERT INTO mychips_meta.migrations (number, name, sha256, mode, duration_ms, applied_by)
-                    VALUES (@Number, @Name, @Sha256, @Mode, @DurationMs, @AppliedBy);
+                    INSERT INTO mychips_meta.migrations (number, name, sha256, mode, applied_at, duration_ms, applied_by)
+                    SELECT @Number, @Name, @Sha256, @Mode, done.at, round(extract(epoch FROM done.at - now()) * 1000)::int, @AppliedBy
+                      FROM (SELECT clock_timestamp() AS at) AS done;
                     UPDATE mychips_meta.schema_state
                        SET version = greatest(version, @Number),
                            min_code_version = CASE WHEN @Mode = 'contract' THEN greatest(min_code_version, @Number) ELSE min_code_version END,
-                           updated_at = now();
+                           phase = CASE WHEN @Last THEN 'stable' ELSE phase END,
+                           updated_at = clock_timestamp();
                     """,
                     new
                     {
@@ -150,8 +223,8 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, MigrationSet cod
                         migration.Name,
                         migration.Sha256,
                         Mode = migration.Mode == MigrationMode.Contract ? "contract" : "expand",
-                        DurationMs = (int)stopwatch.ElapsedMilliseconds,
                         AppliedBy = appliedBy,
+                        Last = last,
                     }, transaction).ConfigureAwait(false);
                 await connection.ExecuteAsync($"NOTIFY {NotifyChannel}, '{migration.Number}'", transaction: transaction).ConfigureAwait(false);
                 await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -68,6 +68,18 @@ public sealed class InstanceRegistry(NpgsqlDataSource dataSource)
             """, new { seconds = expiry.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Deletes the rows of instances stopped (or expired, see <see cref="ExpireStaleAsync"/>) longer than
+    /// <paramref name="retention"/> ago. One statement: instances pruning at once delete each row once.
+    /// </summary>
+    public async Task<int> PruneStoppedAsync(TimeSpan retention, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM mychips_meta.instances WHERE state = 'stopped' AND heartbeat_at < now() - make_interval(secs => @seconds)",
+            new { seconds = retention.TotalSeconds }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
     /// <summary>Writes the final state of an instance that is exiting.</summary>
     public async Task MarkAsync(Guid id, string state, string? reason, CancellationToken cancellationToken)
     {

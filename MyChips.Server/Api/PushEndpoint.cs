@@ -15,8 +15,10 @@ internal static class PushEndpoint
     private const int BatchSize = 200;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromDays(49);
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(1);
 
-    public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource) =>
+    public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource,
+        IHostApplicationLifetime application) =>
     {
         var user = await ApiAuth.UserAsync(context, allowQuery: true);
         if (!context.WebSockets.IsWebSocketRequest)
@@ -24,19 +26,26 @@ internal static class PushEndpoint
         long? since = long.TryParse(context.Request.Query["since"], out var s) ? s : null;
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var signal = hub.Subscribe(user.UserId);
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // Ends the push loop: the client closed or vanished, the session expired, or the host began to stop. A socket
+        // is a request that never finishes by itself, so without the last one the host would wait its whole shutdown
+        // timeout and then drop the connection (1006) instead of saying it is going away.
+        var stopping = application.ApplicationStopping;
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         // CancelAfter refuses a negative delay (the database's clock may call a session valid that ours calls expired)
         // and one past about 49.7 days (a long SessionLifetime): clamp, or it throws after the upgrade.
         var remaining = user.SessionExpires - DateTimeOffset.UtcNow;
         lifetime.CancelAfter(remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining < MaxDelay ? remaining : MaxDelay);
+        // Socket operations take only the connection's token: cancelling a send or receive aborts the socket, and an
+        // aborted socket can no longer send its close frame.
+        var aborted = context.RequestAborted;
+        var received = ReceiveUntilCloseAsync(socket, lifetime, aborted);
         try
         {
             var last = since ?? await LatestAsync(dataSource, user.UserId, lifetime.Token);
-            await SendAsync(socket, new JsonObject { ["type"] = "hello", ["user"] = user.Cuid, ["since"] = last }, lifetime.Token);
-            var closed = DrainAsync(socket, lifetime);
+            await SendAsync(socket, new JsonObject { ["type"] = "hello", ["user"] = user.Cuid, ["since"] = last }, aborted);
             while (!lifetime.IsCancellationRequested && socket.State == WebSocketState.Open)
             {
-                last = await PushAsync(socket, dataSource, user.UserId, last, lifetime.Token);
+                last = await PushAsync(socket, dataSource, user.UserId, last, lifetime.Token, aborted);
                 // A lost wake-up (NOTIFY is sent after commit, best effort) costs at most the poll interval.
                 using var poll = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
                 poll.CancelAfter(PollInterval);
@@ -49,8 +58,6 @@ internal static class PushEndpoint
                 {
                 }
             }
-
-            await closed;
         }
         catch (OperationCanceledException)
         {
@@ -61,24 +68,45 @@ internal static class PushEndpoint
         finally
         {
             hub.Unsubscribe(user.UserId, signal);
-            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-            {
-                var clientClosed = socket.State == WebSocketState.CloseReceived;
-                var expired = !clientClosed && !context.RequestAborted.IsCancellationRequested;
-                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                try
-                {
-                    await socket.CloseOutputAsync(clientClosed ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation,
-                        clientClosed ? "bye" : expired ? "session expired" : "closing", deadline.Token);
-                }
-                catch (Exception e) when (e is WebSocketException or OperationCanceledException)
-                {
-                }
-            }
+            await CloseAsync(socket, received, context.RequestAborted.IsCancellationRequested, stopping.IsCancellationRequested);
         }
     });
 
-    private static async Task<long> PushAsync(WebSocket socket, NpgsqlDataSource dataSource, long userId, long last, CancellationToken cancellationToken)
+    /// <summary>
+    /// Says why the socket ends (the client's close answered; going away at shutdown, 1001; session expired, 1008),
+    /// then waits briefly for the client's close frame so the handshake completes before the connection goes.
+    /// </summary>
+    private static async Task CloseAsync(WebSocket socket, Task received, bool aborted, bool stopping)
+    {
+        if (!aborted && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            var (status, description) = socket.State == WebSocketState.CloseReceived ? (WebSocketCloseStatus.NormalClosure, "bye")
+                : stopping ? (WebSocketCloseStatus.EndpointUnavailable, "server shutting down")
+                : (WebSocketCloseStatus.PolicyViolation, "session expired");
+            using var deadline = new CancellationTokenSource(CloseWait);
+            try
+            {
+                await socket.CloseOutputAsync(status, description, deadline.Token);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+            {
+            }
+        }
+
+        // Bounded: a client that never answers the close costs CloseWait, then the connection is dropped.
+        try
+        {
+            await received.WaitAsync(CloseWait);
+        }
+        catch (TimeoutException)
+        {
+            socket.Abort();
+            await received;
+        }
+    }
+
+    private static async Task<long> PushAsync(WebSocket socket, NpgsqlDataSource dataSource, long userId, long last,
+        CancellationToken cancellationToken, CancellationToken aborted)
     {
         while (true)
         {
@@ -100,10 +128,13 @@ internal static class PushEndpoint
                 {
                     var evt = (JsonObject)item!.DeepClone();
                     evt["id"] = id;
-                    await SendAsync(socket, evt, cancellationToken);
+                    await SendAsync(socket, evt, aborted);
                 }
 
                 last = id;
+                // Stop between events, never inside a send: the rest is replayed after a reconnect (?since).
+                if (cancellationToken.IsCancellationRequested)
+                    return last;
             }
 
             if (rows.Count < BatchSize)
@@ -121,15 +152,15 @@ internal static class PushEndpoint
     private static Task SendAsync(WebSocket socket, JsonObject message, CancellationToken cancellationToken) =>
         socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString(ApiJson.Options)), WebSocketMessageType.Text, true, cancellationToken);
 
-    // The client sends nothing we act on; reading notices its close and ends the push loop.
-    private static async Task DrainAsync(WebSocket socket, CancellationTokenSource lifetime)
+    // The client sends nothing we act on; reading notices its close (or its close answer) and ends the push loop.
+    private static async Task ReceiveUntilCloseAsync(WebSocket socket, CancellationTokenSource lifetime, CancellationToken aborted)
     {
         var buffer = new byte[1024];
         try
         {
-            while (socket.State == WebSocketState.Open)
+            while (socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
-                var result = await socket.ReceiveAsync(buffer, lifetime.Token);
+                var result = await socket.ReceiveAsync(buffer, aborted);
                 if (result.MessageType == WebSocketMessageType.Close)
                     break;
             }

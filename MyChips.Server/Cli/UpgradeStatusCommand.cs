@@ -7,19 +7,26 @@ using MyChips.Server.Upgrade;
 
 namespace MyChips.Server.Cli;
 
-/// <summary><c>mychips upgrade status</c>: database version, pending migrations, every instance.</summary>
+/// <summary><c>mychips upgrade status</c>: database version, pending migrations, the instances not stopped (<c>--all</c>: every one).</summary>
 internal static class UpgradeStatusCommand
 {
     public static Command Create(SiteOptions site)
     {
         var json = new Option<bool>("--json") { Description = "Print the status as one JSON object." };
-        var status = new Command("status", "Show the database schema version, pending migrations and every instance.") { json };
+        var all = new Option<bool>("--all") { Description = "List stopped instances too (kept for Upgrade:InstanceRetention)." };
+        var status = new Command("status", "Show the database schema version, pending migrations and the instances not stopped.") { json, all };
         status.SetAction((result, cancellationToken) => CliErrors.RunAsync(async () =>
         {
+            var upgrade = SiteConfiguration.Build(site.Flags(result)).Bind<UpgradeOptions>(UpgradeOptions.Section);
+            upgrade.Validate();
             using var loggers = CliLogging.CreateFactory();
             await using var session = await SiteDatabaseSession.OpenAsync(site.Flags(result), loggers, cancellationToken).ConfigureAwait(false);
             var snapshot = await session.Migrator.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var instances = await new InstanceRegistry(session.DataSource).ListAsync(cancellationToken).ConfigureAwait(false);
+            var registered = await new InstanceRegistry(session.DataSource).ListAsync(cancellationToken).ConfigureAwait(false);
+            // Stopped rows stay for a while (history, the drain's evidence); by default the operator sees who runs. A
+            // row whose heartbeat expired but that nobody marked stopped yet is shown, flagged stale.
+            var instances = result.GetValue(all) ? registered : registered.Where(i => i.State != InstanceStates.Stopped).ToList();
+            var hidden = registered.Count - instances.Count;
             var pending = snapshot.Pending.Select(m => new { m.Number, m.Name, Mode = m.Mode.ToString().ToLowerInvariant() }).ToList();
             if (result.GetValue(json))
             {
@@ -43,12 +50,17 @@ internal static class UpgradeStatusCommand
                 Console.WriteLine($"  {migration.Number:D4}_{migration.Name}  {migration.Mode}");
             }
 
-            var expiry = SiteConfiguration.Build(site.Flags(result)).Bind<UpgradeOptions>(UpgradeOptions.Section).HeartbeatExpiry;
-            Console.WriteLine(instances.Count == 0 ? "Instances:               none registered" : "Instances:");
+            var expiry = upgrade.HeartbeatExpiry;
+            Console.WriteLine(instances.Count > 0 ? "Instances:" : hidden > 0 ? "Instances:               none running" : "Instances:               none registered");
             foreach (var i in instances)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {i.Id}  {i.Host} pid {i.Pid}  code {i.CodeVersion} schema {i.CodeSchemaVersion}  {i.State,-8}  heartbeat {i.HeartbeatAgeSeconds:F1}s ago{(i.State != "stopped" && i.HeartbeatAgeSeconds > expiry.TotalSeconds ? " (stale)" : "")}{(i.Reason is null ? "" : "  " + i.Reason)}"));
+            }
+
+            if (hidden > 0)
+            {
+                Console.WriteLine($"  ({hidden} stopped instance(s) not shown; --all lists them)");
             }
 
             return 0;

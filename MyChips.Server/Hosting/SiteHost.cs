@@ -53,7 +53,7 @@ public static class SiteHost
         builder.Services.AddSingleton<InstanceStatus>();
         builder.Services.AddSingleton(new SiteCodeVersion(migrations.CodeVersion));
         builder.Services.AddSingleton<SiteTransactions>();
-        builder.Services.AddUpgradeMode();
+        builder.Services.AddUpgradeMode(configuration);
         builder.Services.AddUserApi();
         builder.Services.AddApiRateLimits(configuration);
         builder.Services.AddRetention(configuration);

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
+using MyChips.Data.Schema;
 using MyChips.Data.Upgrade;
 using MyChips.Server.Hosting;
 using Npgsql;
@@ -12,10 +13,13 @@ namespace MyChips.Server.Upgrade;
 /// <summary>
 /// Keeps this instance's row in <c>mychips_meta.instances</c>: written at start, at every state change and every
 /// heartbeat interval; reads back a drain request written by another process (the fallback when a NOTIFY was
-/// missed); expires the rows of instances that stopped heart-beating; marks the row stopped once the host stopped.
+/// missed); expires the rows of instances that stopped heart-beating and deletes those stopped longer than
+/// <c>Upgrade:InstanceRetention</c> ago; repairs a schema phase left <c>migrating</c> by a dead leader; marks the row
+/// stopped once the host stopped.
 /// </summary>
 internal sealed class InstanceRegistrationService(
     InstanceRegistry registry,
+    SchemaMigrator migrator,
     InstanceIdentity identity,
     InstanceStatus status,
     InstanceDrain drain,
@@ -48,8 +52,9 @@ internal sealed class InstanceRegistrationService(
         var finalReason = state == InstanceState.Fenced ? $"exited fenced: {reason}" : reason ?? "stopped in order";
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            // Not linked to the host's token: it is already cancelled when the shutdown timeout ran out, and one short
+            // bounded statement is what tells the others this instance is gone (not merely silent).
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await registry.MarkAsync(identity.Id, InstanceStates.Stopped, finalReason, timeout.Token).ConfigureAwait(false);
             logger.LogInformation("Instance {Instance} stopped ({Reason})", identity, finalReason);
         }
@@ -75,6 +80,14 @@ internal sealed class InstanceRegistrationService(
                 if (registered is not null && beats++ % 5 == 0)
                 {
                     await registry.ExpireStaleAsync(options.Value.HeartbeatExpiry, stoppingToken).ConfigureAwait(false);
+                    var pruned = await registry.PruneStoppedAsync(options.Value.InstanceRetention, stoppingToken).ConfigureAwait(false);
+                    if (pruned > 0)
+                    {
+                        logger.LogInformation("Pruned {Count} instance row(s) stopped more than {Retention} ago", pruned, options.Value.InstanceRetention);
+                    }
+
+                    // A leader that died later than this instance's start leaves the phase for the survivors to repair.
+                    await migrator.RepairAbandonedPhaseAsync(options.Value.HeartbeatExpiry, stoppingToken).ConfigureAwait(false);
                 }
             }
             catch (NpgsqlException e)

@@ -17,6 +17,7 @@ internal sealed class SchemaStartupService(
     InstanceIdentity identity,
     InstanceStatus status,
     InstanceFence fence,
+    IOptions<UpgradeOptions> options,
     ILogger<SchemaStartupService> logger) : BackgroundService
 {
     private static readonly InstanceState[] BeforeServing = [InstanceState.Starting, InstanceState.Holding];
@@ -39,6 +40,8 @@ internal sealed class SchemaStartupService(
                 var outcome = await migrator.MigrateAsync(identity.ToString(), identity.Id,
                     (migration, token) => oldInstances.BeforeContractAsync(migration, identity.ToString(), token),
                     stoppingToken).ConfigureAwait(false);
+                // An upgrade abandoned before this start (its leader gone) must not show as migrating for good.
+                await migrator.RepairAbandonedPhaseAsync(options.Value.HeartbeatExpiry, stoppingToken).ConfigureAwait(false);
                 if (status.SetIf(BeforeServing, InstanceState.Serving))
                 {
                     logger.LogInformation("Database schema version {Version}, code schema version {CodeVersion}; serving",

@@ -12,8 +12,10 @@ namespace MyChips.Server.Upgrade;
 /// </summary>
 internal static class UpgradeModeExtensions
 {
-    public static IServiceCollection AddUpgradeMode(this IServiceCollection services)
+    public static IServiceCollection AddUpgradeMode(this IServiceCollection services, IConfiguration configuration)
     {
+        // Checked while building, so a bad value stops the start as a configuration error naming its key.
+        configuration.Bind<UpgradeOptions>(UpgradeOptions.Section).Validate();
         services.AddOptions<UpgradeOptions>().BindConfiguration(UpgradeOptions.Section);
         services.AddOptions<ProbeOptions>().BindConfiguration(ProbeOptions.Section);
         // Draining is the host's graceful shutdown: Kestrel finishes in-flight requests within this timeout.

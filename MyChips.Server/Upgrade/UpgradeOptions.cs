@@ -1,3 +1,5 @@
+using MyChips.Server.Hosting;
+
 namespace MyChips.Server.Upgrade;
 
 /// <summary>The upgrade mode of one instance (configuration section <c>Upgrade</c>, DESIGN.md 4.3).</summary>
@@ -22,4 +24,15 @@ public sealed class UpgradeOptions
 
     /// <summary>What a fenced instance does: exit (non-zero) or stay up answering 503.</summary>
     public FencedBehaviour FencedBehaviour { get; set; } = FencedBehaviour.Exit;
+
+    /// <summary>How long the row of a stopped (or expired) instance stays in <c>mychips_meta.instances</c>.</summary>
+    public TimeSpan InstanceRetention { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Throws a <see cref="ConfigurationException"/> naming the key of a value that cannot work.</summary>
+    public void Validate()
+    {
+        // At least a minute: rows are pruned by the heartbeat loop, and an operator needs a moment to read them.
+        if (InstanceRetention < TimeSpan.FromMinutes(1) || InstanceRetention > TimeSpan.FromDays(3650))
+            throw new ConfigurationException($"{Section}:{nameof(InstanceRetention)} must be from 00:01:00 to 3650.00:00:00; got {InstanceRetention}.");
+    }
 }

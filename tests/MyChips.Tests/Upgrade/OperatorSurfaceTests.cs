@@ -57,7 +57,7 @@ public sealed class OperatorSurfaceTests(PostgresServer server) : IDisposable
         Assert.Contains("Asked 1 instance(s) to drain", drain.Output);
         Assert.Equal(0, await instance.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Contains("Drain requested (drain requested by the operator", instance.Process.Output);
-        var after = await MyChipsProcess.RunAsync(["upgrade", "status", "--db", connectionString], environment);
+        var after = await MyChipsProcess.RunAsync(["upgrade", "status", "--all", "--db", connectionString], environment);
         Assert.Matches($@"pid {instance.Process.Pid}  code \S+ schema 100  stopped", after.Output);
     }
 
