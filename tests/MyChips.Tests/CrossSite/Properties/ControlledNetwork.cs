@@ -85,6 +85,9 @@ public sealed class ControlledNetwork(ControlledSite a, ControlledSite b)
 
     public ControlledSite A { get; } = a;
 
+    /// <summary>Deliveries by kind and outcome over all runs.</summary>
+    public SortedDictionary<string, int> Stats { get; } = [];
+
     public ControlledSite B { get; } = b;
 
     /// <summary>The tally the current run is about (rows of other tallies are never delivered).</summary>
@@ -158,6 +161,7 @@ public sealed class ControlledNetwork(ControlledSite a, ControlledSite b)
         Assert.True(result.Outcome != PeerInboxOutcome.Rejected,
             $"site {Other(from)} refused an honest message {Describe(message)}: {result.Reason} ({result.Detail})\n{string.Join('\n', Log)}");
         _delivered[from].Add((JsonObject)message.DeepClone());
+        Count($"delivered {Kind(message)}: {result.Outcome}{(result.Notes is { Count: > 0 } ? " (context guard ignored it)" : "")}");
         if (_loseReceipt[from])
         {
             _loseReceipt[from] = false;
@@ -179,6 +183,7 @@ public sealed class ControlledNetwork(ControlledSite a, ControlledSite b)
         var before = await to.Database.SnapshotAsync();
         var result = await to.Inbox.ReceiveAsync(Of(from).Agent, (JsonObject)message.DeepClone(), CancellationToken.None);
         Log.Add($"  {from}->{Other(from)} again {Describe(message)}: {result.Outcome}");
+        Count($"duplicate {Kind(message)}");
         Assert.True(result.Outcome == PeerInboxOutcome.Duplicate, $"a repeated id {(string?)message[PeerInbox.IdMember]} was {result.Outcome}: {result.Reason}\n{string.Join('\n', Log)}");
         Assert.Equal(before, await to.Database.SnapshotAsync());
         return true;
@@ -192,6 +197,7 @@ public sealed class ControlledNetwork(ControlledSite a, ControlledSite b)
         await SetAsideForeignAsync(site, includeTickets: false);
         var nudged = await site.Resync.RunAsync(TimeSpan.Zero, 100, CancellationToken.None);
         Log.Add($"  resync on {at}: {nudged} nudged");
+        Count($"resync on {at}: {(nudged > 0 ? "nudged" : "nothing to do")}");
         return nudged;
     }
 
@@ -206,6 +212,11 @@ public sealed class ControlledNetwork(ControlledSite a, ControlledSite b)
               AND (@includeTickets OR tally_uuid IS NOT NULL)
             """, new { tally = Tally, includeTickets });
     }
+
+    private void Count(string what) => Stats[what] = Stats.GetValueOrDefault(what) + 1;
+
+    private static string Kind(JsonObject message) =>
+        $"{(string?)message["target"]}/{(string?)message["action"]}{((string?)message["action"] == "chain" ? ":" + (string?)message["object"]?["cmd"] : "")}";
 
     public static string Describe(JsonObject message)
     {

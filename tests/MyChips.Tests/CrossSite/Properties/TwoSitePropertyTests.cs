@@ -29,14 +29,16 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
     {
         await using var a = await ControlledSite.StartAsync(server, "pa", "alice", "stock");
         await using var b = await ControlledSite.StartAsync(server, "pb", "bob", "foil");
-        var scenario = new TwoSiteScenario(new ControlledNetwork(a, b));
+        var net = new ControlledNetwork(a, b);
+        var scenario = new TwoSiteScenario(net);
         var runs = int.TryParse(Environment.GetEnvironmentVariable("MYCHIPS_PROPERTY_RUNS"), out var n) && n > 0 ? n : DefaultRuns;
         var seed = ulong.TryParse(Environment.GetEnvironmentVariable("MYCHIPS_PROPERTY_SEED"), out var s) ? s : (ulong)Random.Shared.NextInt64();
-        output.WriteLine($"seed {seed} (replay: MYCHIPS_PROPERTY_SEED={seed}), {runs} runs");
+        var close = Environment.GetEnvironmentVariable("MYCHIPS_PROPERTY_CLOSE") == "1";
+        output.WriteLine($"seed {seed} (replay: MYCHIPS_PROPERTY_SEED={seed}), {runs} runs{(close ? ", settings may close the tally" : "")}");
 
         var count = 0;
         var watch = Stopwatch.StartNew();
-        var property = Prop.ForAll(Generators.Scenarios(), (Scenario run) =>
+        var property = Prop.ForAll(Generators.Scenarios(close), (Scenario run) =>
         {
             count++;
             scenario.RunAsync(run).GetAwaiter().GetResult();
@@ -56,6 +58,8 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
         }
 
         output.WriteLine($"{count} runs in {watch.Elapsed.TotalSeconds:F1} s");
+        foreach (var (what, times) in scenario.Stats.Concat(net.Stats))
+            output.WriteLine($"  {times,5} {what}");
     }
 
     [Fact]
@@ -91,6 +95,41 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
 
         // ... and when it did arrive but its receipt was lost: the re-send after the later chits is a duplicate.
         await RunWithHeldBackAsync(net, scenario, loseReceiptInstead: true);
+    }
+
+    /// <summary>
+    /// Product bug found by this property (with MYCHIPS_PROPERTY_CLOSE=1): a settings chit with <c>close:true</c> closes
+    /// the issuer's half at once, and a partner's <c>good</c> or <c>pend</c> that crossed it is then ignored by the closed
+    /// half ("our tally is close"), while the sender's half keeps it: the halves disagree for good (the net with a payment,
+    /// the pending invoices with an invoice), and chain resync passes closed tallies by, so nothing repairs it.
+    /// Shrunk cases (the network only delivers once both are queued): [Pay(A, 100), Settings(B, close)] leaves A's net at
+    /// -100 and B's at 0, both chains stuck at conf 0; [Invoice(B, 4402), Settings(A, close)] leaves the invoice pending on
+    /// B only. Unskip to see both fail.
+    /// </summary>
+    [Fact(Skip = "Product bug: a close settings chit crossing a payment or an invoice leaves the halves disagreeing for good (see the summary).")]
+    public async Task A_close_crossing_a_payment_or_an_invoice_leaves_both_halves_in_agreement()
+    {
+        await using var a = await ControlledSite.StartAsync(server, "ka", "alice", "stock");
+        await using var b = await ControlledSite.StartAsync(server, "kb", "bob", "foil");
+        var scenario = new TwoSiteScenario(new ControlledNetwork(a, b));
+        var failures = new List<string>();
+        foreach (var ops in new Op[][]
+        {
+            [new Pay(Side.A, 100), new Settings(Side.B, 0, 0, 0, 0, Close: true)],
+            [new Invoice(Side.B, 4402), new Settings(Side.A, 117, 2000, 3, 3, Close: true)],
+        })
+        {
+            try
+            {
+                await scenario.RunAsync(new Scenario(5_000, 5_000, ops));
+            }
+            catch (Exception e) when (e is Xunit.Sdk.XunitException)
+            {
+                failures.Add(e.Message);
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
     }
 
     private async Task RunWithHeldBackAsync(ControlledNetwork net, TwoSiteScenario scenario, bool loseReceiptInstead)
@@ -149,9 +188,10 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
 /// <summary>FsCheck generators of <see cref="Scenario"/>s and their shrinking (shorter op lists).</summary>
 public static class Generators
 {
-    public static Arbitrary<Scenario> Scenarios() => Arb.From(Scenario(), Shrink);
+    /// <param name="close">Whether settings chits may carry <c>close:true</c> (see the test class: off by default).</param>
+    public static Arbitrary<Scenario> Scenarios(bool close) => Arb.From(Scenario(close), Shrink);
 
-    private static Gen<Op> Operation()
+    private static Gen<Op> Operation(bool close)
     {
         var side = Gen.Elements(Side.A, Side.B);
         var units = Gen.Frequency((4, Gen.Choose(1, 1500)), (1, Gen.Choose(1500, 6000))).Select(u => (long)u);
@@ -159,26 +199,27 @@ public static class Generators
         return Gen.Frequency(
             (4, from s in side from u in units select (Op)new Pay(s, u)),
             (3, from s in side from u in units select (Op)new Invoice(s, u)),
-            (3, from s in side from k in pick select (Op)new Approve(s, k)),
-            (1, from s in side from k in pick select (Op)new Refuse(s, k)),
+            (4, from s in side from k in pick select (Op)new Approve(s, k)),
+            (2, from s in side from k in pick select (Op)new Refuse(s, k)),
             (1, from s in side
                 from t in Gen.Choose(0, 1000)
                 from bd in Gen.Elements(0, 500, 2000)
                 from r in Gen.Choose(-8, 8)
                 from c in Gen.Choose(-8, 8)
-                select (Op)new Settings(s, t, bd, r, c)),
-            (7, from s in side select (Op)new DeliverNext(s)),
-            (3, from s in side from k in Gen.Choose(1, 5) select (Op)new DeliverOutOfOrder(s, k)),
+                from x in close ? Gen.Elements(false, false, false, true) : Gen.Constant(false)
+                select (Op)new Settings(s, t, bd, r, c, x)),
+            (10, from s in side select (Op)new DeliverNext(s)),
+            (4, from s in side from k in Gen.Choose(1, 5) select (Op)new DeliverOutOfOrder(s, k)),
             (2, from s in side from k in Gen.Choose(0, 20) select (Op)new Duplicate(s, k)),
             (2, from s in side select (Op)new LoseReceipt(s)),
             (1, from s in side select (Op)new ChainResyncRun(s)));
     }
 
-    private static Gen<Scenario> Scenario() =>
+    private static Gen<Scenario> Scenario(bool close) =>
         from stock in Gen.Choose(0, 5000)
         from foil in Gen.Choose(0, 5000)
         from count in Gen.Choose(20, 40)
-        from ops in Gen.ArrayOf(Operation(), count)
+        from ops in Gen.ArrayOf(Operation(close), count)
         select new Scenario(stock, foil, ops);
 
     /// <summary>Shorter lists first: without a half, a quarter, ... down to without one step; then round limits.</summary>

@@ -13,14 +13,17 @@ public sealed record Pay(Side By, long Units) : Op;
 /// <summary>The user of <paramref name="By"/> invoices the partner.</summary>
 public sealed record Invoice(Side By, long Units) : Op;
 
-/// <summary>The user of <paramref name="By"/> approves (pays) one of the invoices pending for them (the Pick-th, modulo).</summary>
+/// <summary>
+/// The user of <paramref name="By"/> approves (pays) one of the invoices pending for them (the Pick-th, modulo); when none
+/// is pending for them, the partner approves one of theirs.
+/// </summary>
 public sealed record Approve(Side By, int Pick) : Op;
 
-/// <summary>The user of <paramref name="By"/> refuses one of the invoices pending for them.</summary>
+/// <summary>The user of <paramref name="By"/> refuses one of the invoices pending for them (else the partner one of theirs).</summary>
 public sealed record Refuse(Side By, int Pick) : Op;
 
-/// <summary>A settings chit; reward and clutch are in eighths (exact in binary and decimal).</summary>
-public sealed record Settings(Side By, long Target, long Bound, int Reward8, int Clutch8) : Op;
+/// <summary>A settings chit; reward and clutch are in eighths (exact in binary and decimal); <paramref name="Close"/> adds <c>close:true</c>.</summary>
+public sealed record Settings(Side By, long Target, long Bound, int Reward8, int Clutch8, bool Close = false) : Op;
 
 /// <summary>The oldest message waiting at <paramref name="From"/> for the other site arrives.</summary>
 public sealed record DeliverNext(Side From) : Op;
@@ -51,14 +54,21 @@ public sealed record Scenario(long StockGrants, long FoilGrants, Op[] Ops)
 /// </summary>
 public sealed class TwoSiteScenario(ControlledNetwork net)
 {
-    private static readonly string[] PayRefusals = ["limit_exceeded", "total_out_of_range"];
-    private static readonly string[] InvoiceRefusals = ["pending_limit_reached", "total_out_of_range"];
-    private static readonly string[] ApproveRefusals = ["limit_exceeded", "total_out_of_range"];
-    private static readonly string[] RefuseRefusals = [];
-    private static readonly string[] SettingsRefusals = ["invalid_field"];
+    // The refusals a user may meet here; anything else (bad_signature, duplicate_id, a 5xx) fails the run.
+    // invalid_state_transition: acting on a tally that a close settings chit closed.
+    private static readonly string[] PayRefusals = ["limit_exceeded", "total_out_of_range", "invalid_state_transition"];
+    private static readonly string[] InvoiceRefusals = ["pending_limit_reached", "total_out_of_range", "invalid_state_transition"];
+    private static readonly string[] ApproveRefusals = ["limit_exceeded", "total_out_of_range", "invalid_state_transition"];
+    private static readonly string[] RefuseRefusals = ["invalid_state_transition"];
+    private static readonly string[] SettingsRefusals = ["invalid_field", "invalid_state_transition"];
 
     /// <summary>Rounds of quiescing (deliver everything both ways, resync both) before the run counts as stuck.</summary>
     public const int MaxQuiesceRounds = 20;
+
+    /// <summary>How often each outcome happened over all runs (to see what the runs exercised).</summary>
+    public SortedDictionary<string, int> Stats { get; } = [];
+
+    private void Count(string what) => Stats[what] = Stats.GetValueOrDefault(what) + 1;
 
     private long _stockNet; // what the accepted user actions add up to, as the stock sees it
     private int _good;      // good chits the users' accepted actions made
@@ -130,6 +140,7 @@ public sealed class TwoSiteScenario(ControlledNetwork net)
                 var site = net.Of(by);
                 var (ok, _, code) = await ControlledNetwork.ApiAsync(site.User, $"/api/tallies/{tally}/pay", site.User.Payment(tally, site.Type, units), PayRefusals);
                 net.Log.Add($"  -> {(ok ? "paid" : code)}");
+                Count($"pay: {(ok ? "paid" : code)}");
                 if (ok)
                     Paid(by, units);
                 break;
@@ -140,15 +151,18 @@ public sealed class TwoSiteScenario(ControlledNetwork net)
                 var site = net.Of(by);
                 var (ok, _, code) = await ControlledNetwork.ApiAsync(site.User, $"/api/tallies/{tally}/invoice", new { uuid = Guid.NewGuid(), units, memo = "invoice" }, InvoiceRefusals);
                 net.Log.Add($"  -> {(ok ? "invoiced" : code)}");
+                Count($"invoice: {(ok ? "invoiced" : code)}");
                 break;
             }
 
-            case Approve(var by, var pick):
+            case Approve(var prefer, var pick):
             {
+                var by = (await PendingForAsync(prefer)).Count > 0 ? prefer : ControlledNetwork.Other(prefer);
                 var site = net.Of(by);
                 if (await PendingForAsync(by) is not { Count: > 0 } pending)
                 {
                     net.Log.Add("  -> nothing to approve");
+                    Count("approve: nothing pending");
                     break;
                 }
 
@@ -156,32 +170,39 @@ public sealed class TwoSiteScenario(ControlledNetwork net)
                 var (ok, _, code) = await ControlledNetwork.ApiAsync(site.User, $"/api/tallies/{tally}/chits/{(string)view["uuid"]!}/approve",
                     new { signature = ControlledNetwork.SignShown(site.User, tally, view) }, ApproveRefusals);
                 net.Log.Add($"  -> {(ok ? "approved" : code)} {((string)view["uuid"]!)[..8]} {(long)view["units"]!}");
+                Count($"approve: {(ok ? "approved" : code)}");
                 if (ok)
                     Paid(by, (long)view["units"]!);
                 break;
             }
 
-            case Refuse(var by, var pick):
+            case Refuse(var prefer, var pick):
             {
+                var by = (await PendingForAsync(prefer)).Count > 0 ? prefer : ControlledNetwork.Other(prefer);
                 var site = net.Of(by);
                 if (await PendingForAsync(by) is not { Count: > 0 } pending)
                 {
                     net.Log.Add("  -> nothing to refuse");
+                    Count("refuse: nothing pending");
                     break;
                 }
 
                 var view = pending[pick % pending.Count]!;
                 var (ok, _, code) = await ControlledNetwork.ApiAsync(site.User, $"/api/tallies/{tally}/chits/{(string)view["uuid"]!}/refuse", null, RefuseRefusals);
                 net.Log.Add($"  -> {(ok ? "refused" : code)} {((string)view["uuid"]!)[..8]}");
+                Count($"refuse: {(ok ? "refused" : code)}");
                 break;
             }
 
-            case Settings(var by, var target, var bound, var reward8, var clutch8):
+            case Settings(var by, var target, var bound, var reward8, var clutch8, var close):
             {
                 var site = net.Of(by);
                 var settings = new JsonObject { ["target"] = target, ["bound"] = bound, ["reward"] = reward8 / 8.0, ["clutch"] = clutch8 / 8.0 };
+                if (close)
+                    settings["close"] = true;
                 var (ok, _, code) = await ControlledNetwork.ApiAsync(site.User, $"/api/tallies/{tally}/settings", site.User.Settings(tally, site.Type, settings), SettingsRefusals);
                 net.Log.Add($"  -> {(ok ? "set" : code)}");
+                Count($"settings: {(ok ? "set" : code)}");
                 if (ok)
                     _good++;
                 break;
