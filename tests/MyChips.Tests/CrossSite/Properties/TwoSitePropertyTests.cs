@@ -22,7 +22,7 @@ namespace MyChips.Tests.CrossSite.Properties;
 [Collection(CrossSiteCollection.Name)]
 public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelper output)
 {
-    public const int DefaultRuns = 20;
+    public const int DefaultRuns = 25;
 
     [Fact]
     public async Task Random_interleavings_of_chits_and_unreliable_delivery_leave_both_halves_in_agreement_within_the_limits()
