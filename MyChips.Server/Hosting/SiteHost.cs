@@ -35,6 +35,7 @@ public static class SiteHost
             // string, where the WebSocket's access_token travels. Serilog's request log line has the path only.
             .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Warning)
             .Enrich.FromLogContext()
+            .Filter.ByExcluding(HostStartupNoise.Matches)
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
 
         var web = configuration.Bind<WebListenerOptions>(WebListenerOptions.Section);
