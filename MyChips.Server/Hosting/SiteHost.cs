@@ -55,6 +55,7 @@ public static class SiteHost
         builder.Services.AddSingleton(new SiteCodeVersion(migrations.CodeVersion));
         builder.Services.AddSingleton<SiteTransactions>();
         builder.Services.AddUpgradeMode();
+        builder.Services.AddSiteSettingsValidation();
         builder.Services.AddUserApi();
         builder.AddSitePeer();
         return builder;
