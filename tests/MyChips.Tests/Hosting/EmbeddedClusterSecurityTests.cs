@@ -79,6 +79,7 @@ public sealed class EmbeddedClusterSecurityTests
             await Wait.UntilAsync(async () => process.HasExited || await IsReadyAsync(port), TimeSpan.FromSeconds(90), "the site is ready");
             Assert.False(process.HasExited, process.Output);
             await StopAsync(process);
+            Assert.DoesNotContain(ReadSecret(dataDirectory), process.Output);
         }
 
         Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode(parent.Path));
