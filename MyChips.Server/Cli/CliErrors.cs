@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
 using MyChips.Data.Embedded;
 using MyChips.Data.Schema;
 using MyChips.Server.Hosting;
@@ -28,6 +30,19 @@ internal static class CliErrors
         catch (ConfigurationException e)
         {
             return Report(ConfigurationException.Code, e.Message, BadConfiguration);
+        }
+        catch (EmbeddedDataDirectoryException e)
+        {
+            return Report(EmbeddedDataDirectoryException.Code, e.Message, BadConfiguration);
+        }
+        catch (OptionsValidationException e)
+        {
+            return Report(ConfigurationException.Code, e.Message, BadConfiguration);
+        }
+        catch (IOException e) when (e.InnerException is AddressInUseException)
+        {
+            // Kestrel's message names the address; which setting it came from is for the operator to pick.
+            return Report("address_in_use", $"{e.Message} Another process listens there: stop it, or move this site with --web (Web:Url) or Peer:Endpoint.", Failure);
         }
         catch (EmbeddedPostgresException e)
         {

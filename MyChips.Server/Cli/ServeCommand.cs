@@ -30,12 +30,13 @@ internal static class ServeCommand
         var builderCheck = configuration.Bind<WebListenerOptions>(WebListenerOptions.Section);
         SiteHost.ParseEndpoint(builderCheck.Url, $"{WebListenerOptions.Section}:Url");
         configuration.Bind<Upgrade.UpgradeOptions>(Upgrade.UpgradeOptions.Section).Validate();
+        SiteSettingsValidation.Validate(configuration);
 
         await using var lease = await SiteDatabaseLease.AcquireAsync(database, logger, cancellationToken).ConfigureAwait(false);
         var app = SiteHost.Build(SiteHost.CreateBuilder(flags, lease.ConnectionString));
         await using (app.ConfigureAwait(false))
         {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            await StartOrStopAsync(app, cancellationToken).ConfigureAwait(false);
             var where = lease.Cluster is { } cluster
                 ? $"embedded PostgreSQL in {cluster.DataDirectory} on 127.0.0.1:{cluster.Port}"
                 : "the configured PostgreSQL";
@@ -43,6 +44,33 @@ internal static class ServeCommand
                 string.Join(", ", app.BoundAddresses()), where);
             await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
             return Upgrade.UpgradeExitCodes.For(app.Services);
+        }
+    }
+
+    /// <summary>
+    /// Starts the host; if that fails (a port in use), the services that did start are stopped before the caller
+    /// disposes the container, so none of them runs on against a disposed data source or a stopped cluster.
+    /// </summary>
+    private static async Task StartOrStopAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await app.StopAsync(stopping.Token).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // the start failure is what the operator needs to see, not a second error while stopping
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+
+            throw;
         }
     }
 }

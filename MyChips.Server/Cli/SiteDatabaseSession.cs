@@ -25,6 +25,8 @@ internal sealed class SiteDatabaseSession : IAsyncDisposable
     {
         var configuration = SiteConfiguration.Build(flags);
         var database = configuration.Bind<DatabaseOptions>(DatabaseOptions.Section);
+        if (SiteSettingsValidation.DatabaseFailures(database).ToList() is [_, ..] failures)
+            throw new ConfigurationException(string.Join("; ", failures));
         var schema = configuration.Bind<SchemaOptions>("Schema");
         var migrations = schema.LoadMigrations();
         var lease = await SiteDatabaseLease.AcquireAsync(database, loggers.CreateLogger("mychips"), cancellationToken).ConfigureAwait(false);

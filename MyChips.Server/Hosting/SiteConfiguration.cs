@@ -35,7 +35,9 @@ internal static class SiteConfiguration
         }
         catch (InvalidOperationException e)
         {
-            throw new ConfigurationException($"Configuration section '{section}' is invalid: {e.InnerException?.Message ?? e.Message}");
+            // The binder's own message names the key ("... at 'Peer:MaxTries' ..."); the inner one says what is wrong.
+            var detail = e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message;
+            throw new ConfigurationException($"Configuration section '{section}' is invalid: {detail}");
         }
     }
 }

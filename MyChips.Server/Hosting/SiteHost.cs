@@ -35,6 +35,7 @@ public static class SiteHost
             // string, where the WebSocket's access_token travels. Serilog's request log line has the path only.
             .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Warning)
             .Enrich.FromLogContext()
+            .Filter.ByExcluding(HostStartupNoise.Matches)
             .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
 
         var web = configuration.Bind<WebListenerOptions>(WebListenerOptions.Section);
@@ -54,6 +55,7 @@ public static class SiteHost
         builder.Services.AddSingleton(new SiteCodeVersion(migrations.CodeVersion));
         builder.Services.AddSingleton<SiteTransactions>();
         builder.Services.AddUpgradeMode(configuration);
+        builder.Services.AddSiteSettingsValidation();
         builder.Services.AddUserApi();
         builder.Services.AddApiRateLimits(configuration);
         builder.Services.AddRetention(configuration);

@@ -60,6 +60,12 @@ internal static class UpgradeBench
     private static async Task<int> RunAsync(int count, int workers, TimeSpan warmup, TimeSpan cooldown, CancellationToken cancellationToken)
     {
         var directory = Directory.CreateTempSubdirectory("mychips-bench-upgrade-");
+        if (!OperatingSystem.IsWindows())
+        {
+            // Created 0700; as root the embedded server runs as postgres, which must pass through to its data directory.
+            File.SetUnixFileMode(directory.FullName, (UnixFileMode)0b111_101_101);
+        }
+
         try
         {
             var migrations = WriteMigrations(Path.Combine(directory.FullName, "migrations"));
