@@ -57,7 +57,8 @@ public sealed class ControlledSite : IAsyncDisposable
 
     public static async Task<ControlledSite> StartAsync(Infrastructure.PostgresServer server, string name, string cuid, string type)
     {
-        var site = await ApiSite.StartAsync(server, name, new Dictionary<string, string?> { ["Peer:Enabled"] = "false" });
+        // One redeem per run opens its tally: the per-user redeem limit would cut a run set short.
+        var site = await ApiSite.StartAsync(server, name, new Dictionary<string, string?> { ["Peer:Enabled"] = "false", ["RateLimit:RedeemPerMinute"] = "100000" });
         var agent = (await site.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
         var user = await site.AddUserAsync(cuid);
         return new ControlledSite(site, agent, user, type);

@@ -106,7 +106,7 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
     /// -100 and B's at 0, both chains stuck at conf 0; [Invoice(B, 4402), Settings(A, close)] leaves the invoice pending on
     /// B only. Unskip to see both fail.
     /// </summary>
-    [Fact(Skip = "Product bug: a close settings chit crossing a payment or an invoice leaves the halves disagreeing for good (see the summary).")]
+    [Fact]
     public async Task A_close_crossing_a_payment_or_an_invoice_leaves_both_halves_in_agreement()
     {
         await using var a = await ControlledSite.StartAsync(server, "ka", "alice", "stock");
@@ -151,7 +151,7 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
     /// its order, which cannot hold a chit it never received, so a stock's given-up <c>good</c> is never recovered: A's net
     /// stays at -100 with chain 0/1, B's at 0 with chain 0/0, and every resync round trips nak(0)/ack(0) for ever.
     /// </summary>
-    [Fact(Skip = "Product bug: a stock's good given up after Peer:MaxTries is never recovered by the chain resync (see the summary).")]
+    [Fact]
     public async Task A_payment_of_the_stock_whose_good_was_given_up_is_recovered_by_the_chain_resync()
     {
         await using var a = await ControlledSite.StartAsync(server, "va", "alice", "stock");
