@@ -33,7 +33,7 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
         var scenario = new TwoSiteScenario(net);
         var runs = int.TryParse(Environment.GetEnvironmentVariable("MYCHIPS_PROPERTY_RUNS"), out var n) && n > 0 ? n : DefaultRuns;
         var seed = ulong.TryParse(Environment.GetEnvironmentVariable("MYCHIPS_PROPERTY_SEED"), out var s) ? s : (ulong)Random.Shared.NextInt64();
-        var close = Environment.GetEnvironmentVariable("MYCHIPS_PROPERTY_CLOSE") == "1";
+        var close = Environment.GetEnvironmentVariable("MYCHIPS_PROPERTY_CLOSE") != "0";
         output.WriteLine($"seed {seed} (replay: MYCHIPS_PROPERTY_SEED={seed}), {runs} runs{(close ? ", settings may close the tally" : "")}");
 
         var count = 0;
@@ -98,13 +98,11 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
     }
 
     /// <summary>
-    /// Product bug found by this property (with MYCHIPS_PROPERTY_CLOSE=1): a settings chit with <c>close:true</c> closes
-    /// the issuer's half at once, and a partner's <c>good</c> or <c>pend</c> that crossed it is then ignored by the closed
-    /// half ("our tally is close"), while the sender's half keeps it: the halves disagree for good (the net with a payment,
-    /// the pending invoices with an invoice), and chain resync passes closed tallies by, so nothing repairs it.
-    /// Shrunk cases (the network only delivers once both are queued): [Pay(A, 100), Settings(B, close)] leaves A's net at
-    /// -100 and B's at 0, both chains stuck at conf 0; [Invoice(B, 4402), Settings(A, close)] leaves the invoice pending on
-    /// B only. Unskip to see both fail.
+    /// Found by this property: a settings chit with <c>close:true</c> closes the issuer's half at once, and a partner's
+    /// <c>good</c> or <c>pend</c> that crossed it was then ignored by the closed half while the sender's half kept it.
+    /// Now a closed half still takes the partner's payments in flight, refuses (voids) a crossing invoice, and chain
+    /// consensus runs on closed tallies. The shrunk cases: [Pay(A, 100), Settings(B, close)] and
+    /// [Invoice(B, 4402), Settings(A, close)].
     /// </summary>
     [Fact]
     public async Task A_close_crossing_a_payment_or_an_invoice_leaves_both_halves_in_agreement()
@@ -147,9 +145,9 @@ public sealed class TwoSitePropertyTests(PostgresServer server, ITestOutputHelpe
     }
 
     /// <summary>
-    /// Product bug (limitation) found next to this property: the stock's resync only sends <c>nak</c>, the foil answers with
-    /// its order, which cannot hold a chit it never received, so a stock's given-up <c>good</c> is never recovered: A's net
-    /// stays at -100 with chain 0/1, B's at 0 with chain 0/0, and every resync round trips nak(0)/ack(0) for ever.
+    /// Found next to this property: the stock's resync only sent <c>nak</c> and the foil answered with its order, which cannot
+    /// hold a chit it never received, so a stock's given-up <c>good</c> was never recovered (nak(0)/ack(0) for ever). Now the
+    /// stock's resync lists its unconfirmed chain and the foil takes the chits it lacks.
     /// </summary>
     [Fact]
     public async Task A_payment_of_the_stock_whose_good_was_given_up_is_recovered_by_the_chain_resync()
