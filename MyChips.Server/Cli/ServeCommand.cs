@@ -29,6 +29,7 @@ internal static class ServeCommand
         // Validate the listener configuration before starting a database for nothing.
         var builderCheck = configuration.Bind<WebListenerOptions>(WebListenerOptions.Section);
         SiteHost.ParseEndpoint(builderCheck.Url, $"{WebListenerOptions.Section}:Url");
+        builderCheck.Validate();
 
         await using var lease = await SiteDatabaseLease.AcquireAsync(database, logger, cancellationToken).ConfigureAwait(false);
         var app = SiteHost.Build(SiteHost.CreateBuilder(flags, lease.ConnectionString));
