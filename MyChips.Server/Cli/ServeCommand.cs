@@ -32,7 +32,8 @@ internal static class ServeCommand
         builderCheck.Validate();
 
         await using var lease = await SiteDatabaseLease.AcquireAsync(database, logger, cancellationToken).ConfigureAwait(false);
-        var app = SiteHost.Build(SiteHost.CreateBuilder(flags, lease.ConnectionString));
+        var connectionString = await DatabasePoolSizing.ApplyAsync(lease.ConnectionString, logger, cancellationToken).ConfigureAwait(false);
+        var app = SiteHost.Build(SiteHost.CreateBuilder(flags, connectionString));
         await using (app.ConfigureAwait(false))
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -35,7 +35,8 @@ internal static class SiteConfiguration
         }
         catch (InvalidOperationException e)
         {
-            throw new ConfigurationException($"Configuration section '{section}' is invalid: {e.InnerException?.Message ?? e.Message}");
+            // The binder's own message names the key ("... at 'Web:MaxSockets' ..."); the inner one says why.
+            throw new ConfigurationException($"Configuration section '{section}' is invalid: {e.Message}{(e.InnerException is { } inner ? $" ({inner.Message})" : "")}");
         }
     }
 }
