@@ -40,6 +40,7 @@ internal sealed class UserPushHub : BackgroundService
     private long _refusedPerUser;
     private long _refusedTotal;
     private long _sessionsEnded;
+    private int _sockets;
 
     public UserPushHub(NpgsqlDataSource dataSource, IOptions<WebListenerOptions> web, IOptions<DomainOptions> domain, IHostApplicationLifetime lifetime,
         ILogger<UserPushHub> logger)
@@ -57,8 +58,8 @@ internal sealed class UserPushHub : BackgroundService
         lifetime.ApplicationStopping.Register(() => EndAll(new PushEnd(WebSocketCloseStatus.EndpointUnavailable, "server stopping")));
     }
 
-    /// <summary>Open sockets on this instance.</summary>
-    public int Sockets => _subscribers.Values.Sum(set => set.Count);
+    /// <summary>Socket slots held on this instance (the sockets counted against <c>Web:MaxSockets</c>).</summary>
+    public int Sockets => Volatile.Read(ref _sockets);
 
     /// <summary>Fan-out round trips so far (each reads the events of every woken user and re-checks their sessions).</summary>
     public long FanoutQueries => Interlocked.Read(ref _fanoutQueries);
@@ -86,7 +87,8 @@ internal sealed class UserPushHub : BackgroundService
             throw new DomainException("socket_limit_reached", "This server holds the most push sockets it allows; try again later.", 429);
         }
 
-        return new Leases(user, total);
+        Interlocked.Increment(ref _sockets);
+        return new Leases(this, user, total);
     }
 
     public void Add(PushSubscriber subscriber)
@@ -115,7 +117,7 @@ internal sealed class UserPushHub : BackgroundService
 
     public void WriteTo(StringBuilder text)
     {
-        text.Append("# HELP mychips_push_sockets Push WebSockets open on this instance.\n# TYPE mychips_push_sockets gauge\n");
+        text.Append("# HELP mychips_push_sockets Push WebSockets open (slots held) on this instance.\n# TYPE mychips_push_sockets gauge\n");
         text.Append(CultureInfo.InvariantCulture, $"mychips_push_sockets {Sockets}\n");
         text.Append("# HELP mychips_push_sockets_refused_total Push WebSockets refused over a cap (429).\n# TYPE mychips_push_sockets_refused_total counter\n");
         text.Append(CultureInfo.InvariantCulture, $"mychips_push_sockets_refused_total{{cap=\"user\"}} {Interlocked.Read(ref _refusedPerUser)}\n");
@@ -348,12 +350,18 @@ internal sealed class UserPushHub : BackgroundService
         }
     }
 
-    private sealed class Leases(RateLimitLease user, RateLimitLease total) : IDisposable
+    private sealed class Leases(UserPushHub hub, RateLimitLease user, RateLimitLease total) : IDisposable
     {
+        private int _disposed;
+
         public void Dispose()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+                return;
             total.Dispose();
             user.Dispose();
+            // After the permits, so that a gauge that dropped means a slot is free.
+            Interlocked.Decrement(ref hub._sockets);
         }
     }
 

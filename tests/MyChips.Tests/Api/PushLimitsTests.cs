@@ -112,6 +112,29 @@ public sealed class PushLimitsTests(PostgresServer server, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task The_instance_cap_refuses_any_users_socket_with_socket_limit_reached_and_a_closed_socket_frees_its_slot()
+    {
+        await using var site = await ApiSite.StartAsync(server, "pushtotal",
+            new Dictionary<string, string?> { ["Web:MaxSockets"] = "2", ["Web:MaxSocketsPerUser"] = "2" });
+        using var adam = await site.AddUserAsync("adam");
+        using var bob = await site.AddUserAsync("bob");
+        using var first = new ClientWebSocket();
+        await first.ConnectAsync(SocketUri(site, adam.Token!), CancellationToken.None);
+        using var second = new ClientWebSocket();
+        await second.ConnectAsync(SocketUri(site, adam.Token!), CancellationToken.None);
+
+        var (status, code) = await UpgradeRefusalAsync(site, bob.Token!);
+        Assert.Equal(HttpStatusCode.TooManyRequests, status);
+        Assert.Equal("socket_limit_reached", code);
+
+        await first.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        await Wait.UntilAsync(async () => await MetricAsync(site, "mychips_push_sockets") == 1, Patience, "the closed socket is gone");
+        using var bobs = new ClientWebSocket();
+        await bobs.ConnectAsync(SocketUri(site, bob.Token!), CancellationToken.None);
+        Assert.Equal("bob", (string)(await ReceiveAsync(bobs))!["user"]!);
+    }
+
+    [Fact]
     public async Task The_fan_out_runs_one_query_per_batch_not_one_per_socket()
     {
         await using var site = await ApiSite.StartAsync(server, "pushfan", new Dictionary<string, string?> { ["Web:MaxSocketsPerUser"] = "10" });
