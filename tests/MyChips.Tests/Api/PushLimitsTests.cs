@@ -241,6 +241,20 @@ public sealed class PushLimitsTests(PostgresServer server, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task A_stopping_instance_closes_its_sockets_with_1001()
+    {
+        await using var site = await ApiSite.StartAsync(server, "pushstop");
+        using var adam = await site.AddUserAsync("adam");
+        using var socket = new ClientWebSocket();
+        await socket.ConnectAsync(SocketUri(site, adam.Token!), CancellationToken.None);
+        Assert.Equal("hello", (string)(await ReceiveAsync(socket))!["type"]!);
+
+        var stopping = site.App.StopAsync();
+        await AssertClosedAsync(socket, WebSocketCloseStatus.EndpointUnavailable, "server stopping");
+        await stopping.WaitAsync(Patience);
+    }
+
     private static Uri SocketUri(ApiSite site, string token) =>
         new(site.BaseAddress.ToString().Replace("http://", "ws://", StringComparison.Ordinal) + "api/ws?access_token=" + token);
 
