@@ -69,7 +69,6 @@ internal static class PushEndpoint
                 if (queue.Count == 0 && subscriber.ClearStalled())
                     hub.Wake(user.UserId);
             }
-
         }
         catch (OperationCanceledException)
         {

@@ -25,6 +25,7 @@ namespace MyChips.Server.Api;
 internal sealed class UserPushHub : BackgroundService
 {
     private const int RowsPerUser = 200;
+    private static readonly PushEnd Stopping = new(WebSocketCloseStatus.EndpointUnavailable, "server stopping");
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<UserPushHub> _logger;
@@ -35,6 +36,7 @@ internal sealed class UserPushHub : BackgroundService
     private readonly PartitionedRateLimiter<long> _perUser;
     private readonly ConcurrencyLimiter _total;
     private readonly string _batchSessionSql;
+    private readonly CancellationToken _stopping;
     private int _wakeAll;
     private long _fanoutQueries;
     private long _refusedPerUser;
@@ -55,7 +57,8 @@ internal sealed class UserPushHub : BackgroundService
         _total = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = web.Value.MaxSockets, QueueLimit = 0 });
         _batchSessionSql = $"SELECT h.hash FROM unnest($1::bytea[]) AS h(hash) WHERE NOT EXISTS (SELECT 1 {Sessions.ValidSessionFrom("h.hash")})";
         // Sockets end with "going away" as soon as the host stops, so a drain does not wait for them.
-        lifetime.ApplicationStopping.Register(() => EndAll(new PushEnd(WebSocketCloseStatus.EndpointUnavailable, "server stopping")));
+        _stopping = lifetime.ApplicationStopping;
+        _stopping.Register(() => EndAll(Stopping));
     }
 
     /// <summary>Socket slots held on this instance (the sockets counted against <c>Web:MaxSockets</c>).</summary>
@@ -94,6 +97,8 @@ internal sealed class UserPushHub : BackgroundService
     public void Add(PushSubscriber subscriber)
     {
         _subscribers.GetOrAdd(subscriber.UserId, _ => new()).TryAdd(subscriber, 0);
+        if (_stopping.IsCancellationRequested)
+            subscriber.Finish(Stopping);
         Wake(subscriber.UserId);
     }
 
@@ -238,18 +243,24 @@ internal sealed class UserPushHub : BackgroundService
         {
             if (!_subscribers.TryGetValue(user, out var set) || set.IsEmpty)
                 continue;
+            // A stalled socket (its queue full) is re-checked but not read for: it would hold its siblings back and
+            // make each batch re-read the rows it cannot take. It wakes us when it has room again.
             var from = long.MaxValue;
             foreach (var subscriber in set.Keys)
             {
                 sockets.Add(subscriber);
-                from = Math.Min(from, subscriber.Last);
+                if (!subscriber.Stalled)
+                    from = Math.Min(from, subscriber.Last);
             }
 
-            ids.Add(user);
-            after.Add(from);
+            if (from != long.MaxValue)
+            {
+                ids.Add(user);
+                after.Add(from);
+            }
         }
 
-        if (ids.Count == 0)
+        if (sockets.Count == 0)
             return;
 
         var rows = new Dictionary<long, List<PushRow>>();
@@ -305,15 +316,18 @@ internal sealed class UserPushHub : BackgroundService
                 continue;
             foreach (var subscriber in set.Keys)
             {
+                if (subscriber.Stalled)
+                    continue;
                 foreach (var row in list)
                 {
                     if (row.Id <= subscriber.Last)
                         continue;
                     if (!subscriber.Queue.Writer.TryWrite(row))
                     {
-                        // A socket that stopped reading is skipped; it wakes us when it has caught up.
+                        // A socket that stopped reading is skipped; it wakes us when it has caught up. If it caught up
+                        // in between, whoever clears the mark first wakes us.
                         subscriber.MarkStalled();
-                        if (subscriber.Queue.Reader.Count < PushSubscriber.QueueCapacity)
+                        if (subscriber.Queue.Reader.Count < PushSubscriber.QueueCapacity && subscriber.ClearStalled())
                             Wake(user);
                         break;
                     }

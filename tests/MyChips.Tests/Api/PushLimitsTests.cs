@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 using MyChips.Tests.Infrastructure;
 
@@ -253,6 +254,66 @@ public sealed class PushLimitsTests(PostgresServer server, ITestOutputHelper out
         var stopping = site.App.StopAsync();
         await AssertClosedAsync(socket, WebSocketCloseStatus.EndpointUnavailable, "server stopping");
         await stopping.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_socket_that_stops_reading_holds_neither_its_siblings_nor_the_fan_out_and_catches_up_once_it_reads()
+    {
+        // Two subscribers of one user straight on the hub (as two sockets are): one does not read its queue until the
+        // other has every event.
+        await using var site = await ApiSite.StartAsync(server, "pushstall");
+        using var adam = await site.AddUserAsync("adam");
+        var hub = site.App.Services.GetRequiredService<MyChips.Server.Api.UserPushHub>();
+        await using var connection = await site.OpenAsync();
+        var userId = await connection.ExecuteScalarAsync<long>("SELECT user_id FROM mychips.users WHERE cuid = 'adam'");
+        var last = await connection.ExecuteScalarAsync<long>("SELECT coalesce(max(event_id), 0) FROM mychips.user_events");
+        var tokenHash = MyChips.Data.Domain.SecretToken.Hash(adam.Token!);
+        var stuck = new MyChips.Server.Api.PushSubscriber(userId, tokenHash, last);
+        var reader = new MyChips.Server.Api.PushSubscriber(userId, tokenHash, last);
+        hub.Add(stuck);
+        hub.Add(reader);
+        try
+        {
+            const int rows = 300; // more than a queue holds (64), and more than one batch reads per user (200)
+            var before = hub.FanoutQueries;
+            for (var i = 0; i < rows; i++)
+            {
+                await connection.ExecuteAsync("INSERT INTO mychips.user_events (user_id, events) VALUES (@userId, '[{\"type\":\"test\"}]')", new { userId });
+                await connection.ExecuteAsync("SELECT pg_notify('mychips_user', @user)", new { user = userId.ToString(CultureInfo.InvariantCulture) });
+            }
+
+            var got = await ReadLikeASocketAsync(hub, reader, rows);
+
+            Assert.Equal(got.Order(), got);
+            Assert.Equal(rows, got.Distinct().Count());
+            Assert.Equal(MyChips.Server.Api.PushSubscriber.QueueCapacity, stuck.Queue.Reader.Count);
+            Assert.True(stuck.Stalled);
+            // No spinning on the stalled one: at most about one query per notification, not a busy loop.
+            Assert.InRange(hub.FanoutQueries - before, 1, rows + 5);
+
+            // Once it reads, it gets the rest.
+            Assert.Equal(got, await ReadLikeASocketAsync(hub, stuck, rows));
+        }
+        finally
+        {
+            hub.Remove(stuck);
+            hub.Remove(reader);
+        }
+    }
+
+    /// <summary>Reads a subscriber's queue as the socket loop does: once it is empty, a stalled subscriber wakes the hub.</summary>
+    private static async Task<List<long>> ReadLikeASocketAsync(MyChips.Server.Api.UserPushHub hub, MyChips.Server.Api.PushSubscriber subscriber, int count)
+    {
+        var ids = new List<long>();
+        using var deadline = new CancellationTokenSource(Patience);
+        while (ids.Count < count)
+        {
+            ids.Add((await subscriber.Queue.Reader.ReadAsync(deadline.Token)).Id);
+            if (subscriber.Queue.Reader.Count == 0 && subscriber.ClearStalled())
+                hub.Wake(subscriber.UserId);
+        }
+
+        return ids;
     }
 
     private static Uri SocketUri(ApiSite site, string token) =>
