@@ -36,11 +36,7 @@ public sealed class Sessions(NpgsqlDataSource dataSource, IOptions<DomainOptions
         var now = DateTimeOffset.UtcNow;
         if (_cache.TryGetValue(key, out var cached) && cached.Until > now)
             return cached.User;
-        await using var command = dataSource.CreateCommand(
-            """
-            SELECT t.user_id, u.cuid, t.expires_at FROM mychips.tokens t JOIN mychips.users u USING (user_id)
-            WHERE t.token_hash = $1 AND t.purpose = 'session' AND t.expires_at > now()
-            """);
+        await using var command = dataSource.CreateCommand($"SELECT t.user_id, u.cuid, t.expires_at {ValidSessionFrom("$1")}");
         command.Parameters.Add(new NpgsqlParameter { Value = hash });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -62,12 +58,27 @@ public sealed class Sessions(NpgsqlDataSource dataSource, IOptions<DomainOptions
         return user;
     }
 
-    /// <summary>Ends a session (logout); harmless when it is already gone.</summary>
+    /// <summary>
+    /// The one definition of a valid session (<c>FROM … WHERE …</c>, tables <c>t</c> = tokens, <c>u</c> = users) for the
+    /// token hash <paramref name="hash"/> (an SQL expression): authentication and the push sockets' re-check share it,
+    /// so whatever ends a session for one ends it for the other.
+    /// </summary>
+    public static string ValidSessionFrom(string hash) =>
+        $"FROM mychips.tokens t JOIN mychips.users u USING (user_id) WHERE t.token_hash = {hash} AND t.purpose = 'session' AND t.expires_at > now()";
+
+    /// <summary>
+    /// Ends a session (logout); harmless when it is already gone. Wakes the user's push sockets on every instance
+    /// (<c>NOTIFY mychips_user</c>), which re-check their sessions and close. The NOTIFY is inside the transaction,
+    /// unlike the domain's (DomainNotifier serialises none of the payments' commits): a logout is rare.
+    /// </summary>
     public Task EndAsync(SiteTransactions transactions, string token, CancellationToken cancellationToken)
     {
         _cache.TryRemove(Convert.ToBase64String(SecretToken.Hash(token)), out _);
         return transactions.RunAsync((connection, transaction) => connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM mychips.tokens WHERE token_hash = @hash AND purpose = 'session'",
+            """
+            WITH ended AS (DELETE FROM mychips.tokens WHERE token_hash = @hash AND purpose = 'session' RETURNING user_id)
+            SELECT pg_notify('mychips_user', user_id::text) FROM ended
+            """,
             new { hash = SecretToken.Hash(token) }, transaction, cancellationToken: cancellationToken)), cancellationToken);
     }
 }

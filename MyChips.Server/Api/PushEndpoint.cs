@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using MyChips.Data.Domain;
 using Npgsql;
 
 namespace MyChips.Server.Api;
@@ -8,55 +9,65 @@ namespace MyChips.Server.Api;
 /// <summary>
 /// <c>GET /api/ws</c>: a WebSocket that pushes the authenticated user's own events, and nobody else's (PROTOCOL W2):
 /// the channel is derived from the session, never chosen by the client. Each message is one event with its id;
-/// <c>?since=ID</c> replays what came after ID. The socket closes when the session expires.
+/// <c>?since=ID</c> replays what came after ID. The events come from <see cref="UserPushHub"/> (one query per batch
+/// for all sockets); this loop only sends them. Over a cap the upgrade is refused (429); the socket closes with 1008
+/// when the session expires ("session expired") or is ended (logout and the like: "session ended"), 1001 when the
+/// server stops.
 /// </summary>
 internal static class PushEndpoint
 {
-    private const int BatchSize = 200;
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromDays(49);
-    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(1);
 
-    public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource,
-        IHostApplicationLifetime application) =>
+    public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource) =>
     {
         var user = await ApiAuth.UserAsync(context, allowQuery: true);
         if (!context.WebSockets.IsWebSocketRequest)
-            throw new MyChips.Data.Domain.DomainException("websocket_required", "Connect with a WebSocket upgrade.", 400);
+            throw new DomainException("websocket_required", "Connect with a WebSocket upgrade.", 400);
         long? since = long.TryParse(context.Request.Query["since"], out var s) ? s : null;
+        IDisposable slot;
+        try
+        {
+            slot = hub.Reserve(user.UserId);
+        }
+        catch (DomainException)
+        {
+            context.Response.Headers.RetryAfter = "5";
+            throw;
+        }
+
+        using var held = slot;
+        var tokenHash = SecretToken.Hash(ApiAuth.Token(context, allowQuery: true)!);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var signal = hub.Subscribe(user.UserId);
-        // Ends the push loop: the client closed or vanished, the session expired, or the host began to stop. A socket
-        // is a request that never finishes by itself, so without the last one the host would wait its whole shutdown
-        // timeout and then drop the connection (1006) instead of saying it is going away.
-        var stopping = application.ApplicationStopping;
-        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         // CancelAfter refuses a negative delay (the database's clock may call a session valid that ours calls expired)
         // and one past about 49.7 days (a long SessionLifetime): clamp, or it throws after the upgrade.
         var remaining = user.SessionExpires - DateTimeOffset.UtcNow;
         lifetime.CancelAfter(remaining <= TimeSpan.Zero ? TimeSpan.Zero : remaining < MaxDelay ? remaining : MaxDelay);
-        // Socket operations take only the connection's token: cancelling a send or receive aborts the socket, and an
-        // aborted socket can no longer send its close frame.
-        var aborted = context.RequestAborted;
-        var received = ReceiveUntilCloseAsync(socket, lifetime, aborted);
+        PushSubscriber? subscriber = null;
+        var closed = Task.CompletedTask;
         try
         {
             var last = since ?? await LatestAsync(dataSource, user.UserId, lifetime.Token);
-            await SendAsync(socket, new JsonObject { ["type"] = "hello", ["user"] = user.Cuid, ["since"] = last }, aborted);
-            while (!lifetime.IsCancellationRequested && socket.State == WebSocketState.Open)
+            await SendAsync(socket, new JsonObject { ["type"] = "hello", ["user"] = user.Cuid, ["since"] = last }, lifetime.Token);
+            subscriber = new PushSubscriber(user.UserId, tokenHash, last);
+            using var ended = subscriber.Ended.Register(static state => ((CancellationTokenSource)state!).Cancel(), lifetime);
+            hub.Add(subscriber);
+            closed = DrainAsync(socket, lifetime, context.RequestAborted);
+            var queue = subscriber.Queue.Reader;
+            while (await queue.WaitToReadAsync(lifetime.Token))
             {
-                last = await PushAsync(socket, dataSource, user.UserId, last, lifetime.Token, aborted);
-                // A lost wake-up (NOTIFY is sent after commit, best effort) costs at most the poll interval.
-                using var poll = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
-                poll.CancelAfter(PollInterval);
-                try
+                while (subscriber.End is null && queue.TryRead(out var row))
                 {
-                    await signal.Reader.WaitToReadAsync(poll.Token);
-                    signal.Reader.TryRead(out _);
+                    foreach (var item in JsonNode.Parse(row.Events)!.AsArray())
+                    {
+                        var evt = (JsonObject)item!.DeepClone();
+                        evt["id"] = row.Id;
+                        await SendAsync(socket, evt, lifetime.Token);
+                    }
                 }
-                catch (OperationCanceledException) when (!lifetime.IsCancellationRequested)
-                {
-                }
+
+                if (queue.Count == 0 && subscriber.ClearStalled())
+                    hub.Wake(user.UserId);
             }
         }
         catch (OperationCanceledException)
@@ -67,80 +78,29 @@ internal static class PushEndpoint
         }
         finally
         {
-            hub.Unsubscribe(user.UserId, signal);
-            await CloseAsync(socket, received, context.RequestAborted.IsCancellationRequested, stopping.IsCancellationRequested);
+            if (subscriber is not null)
+                hub.Remove(subscriber);
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                var clientClosed = socket.State == WebSocketState.CloseReceived;
+                var expired = !clientClosed && !context.RequestAborted.IsCancellationRequested;
+                var (status, reason) = clientClosed ? (WebSocketCloseStatus.NormalClosure, "bye")
+                    : subscriber?.End is { } end ? (end.Status, end.Reason)
+                    : (WebSocketCloseStatus.PolicyViolation, expired ? "session expired" : "closing");
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await socket.CloseOutputAsync(status, reason, deadline.Token);
+                }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+                {
+                }
+            }
+
+            // Let the client's close frame arrive (a clean close handshake), but not wait on a silent client.
+            await closed.WaitAsync(TimeSpan.FromSeconds(2)).ContinueWith(static _ => { }, TaskScheduler.Default);
         }
     });
-
-    /// <summary>
-    /// Says why the socket ends (the client's close answered; going away at shutdown, 1001; session expired, 1008),
-    /// then waits briefly for the client's close frame so the handshake completes before the connection goes.
-    /// </summary>
-    private static async Task CloseAsync(WebSocket socket, Task received, bool aborted, bool stopping)
-    {
-        if (!aborted && socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
-        {
-            var (status, description) = socket.State == WebSocketState.CloseReceived ? (WebSocketCloseStatus.NormalClosure, "bye")
-                : stopping ? (WebSocketCloseStatus.EndpointUnavailable, "server shutting down")
-                : (WebSocketCloseStatus.PolicyViolation, "session expired");
-            using var deadline = new CancellationTokenSource(CloseWait);
-            try
-            {
-                await socket.CloseOutputAsync(status, description, deadline.Token);
-            }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
-            {
-            }
-        }
-
-        // Bounded: a client that never answers the close costs CloseWait, then the connection is dropped.
-        try
-        {
-            await received.WaitAsync(CloseWait);
-        }
-        catch (TimeoutException)
-        {
-            socket.Abort();
-            await received;
-        }
-    }
-
-    private static async Task<long> PushAsync(WebSocket socket, NpgsqlDataSource dataSource, long userId, long last,
-        CancellationToken cancellationToken, CancellationToken aborted)
-    {
-        while (true)
-        {
-            await using var command = dataSource.CreateCommand(
-                "SELECT event_id, events::text FROM mychips.user_events WHERE user_id = $1 AND event_id > $2 ORDER BY event_id LIMIT $3");
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = last });
-            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = BatchSize });
-            var rows = new List<(long Id, string Events)>();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                    rows.Add((reader.GetInt64(0), reader.GetString(1)));
-            }
-
-            foreach (var (id, events) in rows)
-            {
-                foreach (var item in JsonNode.Parse(events)!.AsArray())
-                {
-                    var evt = (JsonObject)item!.DeepClone();
-                    evt["id"] = id;
-                    await SendAsync(socket, evt, aborted);
-                }
-
-                last = id;
-                // Stop between events, never inside a send: the rest is replayed after a reconnect (?since).
-                if (cancellationToken.IsCancellationRequested)
-                    return last;
-            }
-
-            if (rows.Count < BatchSize)
-                return last;
-        }
-    }
 
     private static async Task<long> LatestAsync(NpgsqlDataSource dataSource, long userId, CancellationToken cancellationToken)
     {
@@ -150,10 +110,11 @@ internal static class PushEndpoint
     }
 
     private static Task SendAsync(WebSocket socket, JsonObject message, CancellationToken cancellationToken) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString(ApiJson.Options)), WebSocketMessageType.Text, true, cancellationToken);
+        socket.SendAsync(Encoding.UTF8.GetBytes(message.ToJsonString()), WebSocketMessageType.Text, true, cancellationToken);
 
-    // The client sends nothing we act on; reading notices its close (or its close answer) and ends the push loop.
-    private static async Task ReceiveUntilCloseAsync(WebSocket socket, CancellationTokenSource lifetime, CancellationToken aborted)
+    // The client sends nothing we act on; reading notices its close and ends the push loop. The read is cancelled only
+    // by the connection going away: cancelling a pending read aborts a WebSocket, and our own close must be a clean one.
+    private static async Task DrainAsync(WebSocket socket, CancellationTokenSource lifetime, CancellationToken aborted)
     {
         var buffer = new byte[1024];
         try
@@ -170,7 +131,14 @@ internal static class PushEndpoint
         }
         finally
         {
-            await lifetime.CancelAsync();
+            try
+            {
+                await lifetime.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The socket's handler already returned (a client that never answered our close).
+            }
         }
     }
 }

@@ -31,9 +31,11 @@ internal static class ServeCommand
         SiteHost.ParseEndpoint(builderCheck.Url, $"{WebListenerOptions.Section}:Url");
         configuration.Bind<Upgrade.UpgradeOptions>(Upgrade.UpgradeOptions.Section).Validate();
         SiteSettingsValidation.Validate(configuration);
+        builderCheck.Validate();
 
         await using var lease = await SiteDatabaseLease.AcquireAsync(database, logger, cancellationToken).ConfigureAwait(false);
-        var app = SiteHost.Build(SiteHost.CreateBuilder(flags, lease.ConnectionString));
+        var connectionString = await DatabasePoolSizing.ApplyAsync(lease.ConnectionString, logger, cancellationToken).ConfigureAwait(false);
+        var app = SiteHost.Build(SiteHost.CreateBuilder(flags, connectionString));
         await using (app.ConfigureAwait(false))
         {
             await StartOrStopAsync(app, cancellationToken).ConfigureAwait(false);

@@ -25,6 +25,7 @@ internal static class MetricsEndpoint
             }
 
             services.GetService<PeerMetrics>()?.WriteTo(text);
+            services.GetService<MyChips.Server.Api.UserPushHub>()?.WriteTo(text);
             return Results.Text(text.ToString(), "text/plain; version=0.0.4; charset=utf-8");
         });
         return endpoints;

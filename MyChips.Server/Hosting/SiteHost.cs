@@ -40,6 +40,7 @@ public static class SiteHost
 
         var web = configuration.Bind<WebListenerOptions>(WebListenerOptions.Section);
         var webEndpoint = ParseEndpoint(web.Url, $"{WebListenerOptions.Section}:Url");
+        web.Validate();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(webEndpoint));
         builder.Services.Configure<WebListenerOptions>(configuration.GetSection(WebListenerOptions.Section));
 
