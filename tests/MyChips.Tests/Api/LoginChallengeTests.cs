@@ -91,7 +91,7 @@ public sealed class LoginChallengeTests(PostgresServer server)
     [Fact]
     public async Task An_expired_nonce_is_refused()
     {
-        await using var site = await ApiSite.StartAsync(server, "challenge3", new Dictionary<string, string?> { ["Domain:ChallengeLifetime"] = "00:00:00.200" });
+        await using var site = await ApiSite.StartAsync(server, "challenge3", new Dictionary<string, string?> { ["Domain:ChallengeLifetime"] = "00:00:01" });
         using var adam = await site.AddUserAsync("adam");
         var challenge = await adam.PostAsync("/api/login/challenge", new { user = "adam" });
         var nonce = (string)challenge["nonce"]!;

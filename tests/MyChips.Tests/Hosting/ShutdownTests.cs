@@ -73,6 +73,8 @@ public sealed class ShutdownTests(PostgresServer server, ITestOutputHelper outpu
     public async Task Sigterm_with_a_socket_open_on_the_embedded_cluster_marks_the_instance_stopped_and_stops_the_cluster_cleanly()
     {
         var directory = Directory.CreateTempSubdirectory("mychips-shutdown-");
+        // As root the cluster runs as postgres, which must be able to traverse the folder (mychips never changes its mode).
+        File.SetUnixFileMode(directory.FullName, (UnixFileMode)0b111_101_101);
         try
         {
             var dataDirectory = Path.Combine(directory.FullName, "pg");
