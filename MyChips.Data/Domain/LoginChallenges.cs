@@ -40,9 +40,9 @@ public sealed class LoginChallenges(SiteTransactions transactions, SiteAgents ag
             throw DomainErrors.Unauthorized("The login signature is not base64url.");
         return await transactions.RunAsync(async (connection, transaction) =>
         {
-            var row = await connection.QuerySingleOrDefaultAsync<(long TokenId, long UserId, string SignPub)>(new CommandDefinition(
+            var row = await connection.QuerySingleOrDefaultAsync<(long TokenId, long UserId, string SignPub, bool Disabled)>(new CommandDefinition(
                 """
-                SELECT t.token_id, u.user_id, u.sign_pub::text FROM mychips.tokens t JOIN mychips.users u USING (user_id)
+                SELECT t.token_id, u.user_id, u.sign_pub::text, u.disabled_at IS NOT NULL FROM mychips.tokens t JOIN mychips.users u USING (user_id)
                 WHERE u.cuid = @cuid AND u.agent = @agent AND t.token_hash = @hash AND t.purpose = 'challenge'
                   AND t.used_at IS NULL AND t.expires_at > now()
                 FOR UPDATE OF t
@@ -52,6 +52,9 @@ public sealed class LoginChallenges(SiteTransactions transactions, SiteAgents ag
             using var key = UserPublicKey.FromJwk(JsonNode.Parse(row.SignPub)!);
             if (!key.Verify(LoginChallenge.SignedBytes(cuid, nonce), sig))
                 throw DomainErrors.Unauthorized("The login signature does not verify.");
+            // Told only to the key's holder (after the signature verified), so the answer reveals nothing to others.
+            if (row.Disabled)
+                throw DomainErrors.UserDisabled();
             await connection.ExecuteAsync(new CommandDefinition("DELETE FROM mychips.tokens WHERE token_id = @id", new { id = row.TokenId },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return await sessions.CreateAsync(connection, transaction, row.UserId, cuid, cancellationToken).ConfigureAwait(false);

@@ -39,7 +39,7 @@ public sealed class Sessions(NpgsqlDataSource dataSource, IOptions<DomainOptions
         await using var command = dataSource.CreateCommand(
             """
             SELECT t.user_id, u.cuid, t.expires_at FROM mychips.tokens t JOIN mychips.users u USING (user_id)
-            WHERE t.token_hash = $1 AND t.purpose = 'session' AND t.expires_at > now()
+            WHERE t.token_hash = $1 AND t.purpose = 'session' AND t.expires_at > now() AND u.disabled_at IS NULL
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = hash });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
