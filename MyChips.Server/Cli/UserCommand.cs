@@ -113,8 +113,7 @@ internal static class UserCommand
 
             var configuration = SiteConfiguration.Build(flags);
             var options = configuration.Bind<DomainOptions>(DomainOptions.Section);
-            if (configuration[$"{DomainOptions.Section}:{nameof(DomainOptions.PublicUrl)}"] is null && configuration[$"{WebListenerOptions.Section}:Url"] is { } web)
-                options.PublicUrl = web;
+            options.PublicUrl = WebListenerOptions.PublicUrl(configuration);
             var wrapped = Options.Create(options);
             var transactions = new SiteTransactions(session.DataSource, new SiteCodeVersion(snapshot.Code.CodeVersion));
             var agents = new SiteAgents(transactions, wrapped);
