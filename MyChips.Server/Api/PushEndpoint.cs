@@ -19,9 +19,17 @@ internal static class PushEndpoint
     public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource) =>
     {
         var user = await ApiAuth.UserAsync(context, allowQuery: true);
+        // A malformed since is refused (before the upgrade, so the client sees the code), not silently replaced by "now".
+        long? since = null;
+        if (context.Request.Query.TryGetValue("since", out var sinceText))
+        {
+            since = sinceText.Count == 1 && long.TryParse(sinceText[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var s)
+                ? s
+                : throw MyChips.Data.Domain.DomainErrors.InvalidField("since", "must be an event id (a whole number, 0 or more), as in the id of the last event seen.");
+        }
+
         if (!context.WebSockets.IsWebSocketRequest)
             throw new MyChips.Data.Domain.DomainException("websocket_required", "Connect with a WebSocket upgrade.", 400);
-        long? since = long.TryParse(context.Request.Query["since"], out var s) ? s : null;
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var signal = hub.Subscribe(user.UserId);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);

@@ -28,7 +28,7 @@ internal static class UserCommand
         }, cancellationToken)));
 
         var user = new Argument<string>("USER") { Description = "The user's CHIP user id." };
-        var expires = new Option<int?>("--expires") { Description = "Minutes until the ticket expires (default 30)." };
+        var expires = new Option<int?>("--expires") { CustomParser = CliParsers.WholeNumber, Description = "Minutes until the ticket expires (default 30)." };
         var ticket = new Command("ticket", "Issue a single-use login ticket; prints its URL and JSON.") { user, expires };
         ticket.SetAction((result, cancellationToken) => CliErrors.RunAsync(() => WithDomainAsync(site.Flags(result), async domain =>
         {

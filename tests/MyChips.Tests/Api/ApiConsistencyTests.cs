@@ -81,6 +81,67 @@ public sealed class ApiConsistencyTests(PostgresServer server)
         Assert.Equal($"/api/tallies/{tally}/chits/{(string)settings["uuid"]!}", location);
     }
 
+    [Fact]
+    public async Task Refusals_of_route_values_query_strings_and_json_members_never_name_dotnet_types()
+    {
+        await using var site = await ApiSite.StartAsync(server, "typenames");
+        using var adam = await site.AddUserAsync("adam");
+        var tally = Guid.Parse((string)(await adam.PostAsync("/api/tallies", new { type = "stock" }))["uuid"]!);
+
+        var refusals = new List<(string What, HttpStatusCode Status, JsonObject Body)>();
+        async Task Refused(string what, HttpMethod method, string path, object? body = null)
+        {
+            var (status, json) = await adam.SendAsync(method, path, body);
+            refusals.Add((what, status, json));
+        }
+
+        await Refused("route tally", HttpMethod.Get, "/api/tallies/not-a-uuid");
+        await Refused("route chit", HttpMethod.Get, $"/api/tallies/{tally}/chits/12345");
+        await Refused("ws since", HttpMethod.Get, "/api/ws?since=yesterday");
+        await Refused("ws since negative", HttpMethod.Get, "/api/ws?since=-1");
+        await Refused("tally type", HttpMethod.Post, "/api/tallies", """{"type":7}""");
+        await Refused("terms", HttpMethod.Patch, $"/api/tallies/{tally}", """{"holdTerms":"lots"}""");
+        await Refused("invite minutes", HttpMethod.Post, $"/api/tallies/{tally}/invite", """{"expiresMinutes":"ten"}""");
+        await Refused("units", HttpMethod.Post, $"/api/tallies/{tally}/invoice", $$"""{"uuid":"{{Guid.NewGuid()}}","units":"10"}""");
+        await Refused("uuid", HttpMethod.Post, $"/api/tallies/{tally}/invoice", """{"uuid":42,"units":10}""");
+        await Refused("login key", HttpMethod.Post, "/api/login/ticket", """{"user":"adam","token":"x","publicKey":"not a key"}""");
+        await Refused("redeem chad", HttpMethod.Post, "/api/invitations/redeem", """{"token":"x","chad":[1]}""");
+
+        Assert.All(refusals, r =>
+        {
+            Assert.True((int)r.Status is >= 400 and < 500, $"{r.What}: {(int)r.Status} {r.Body.ToJsonString()}");
+            var message = (string?)r.Body["error"]?["message"];
+            Assert.False(string.IsNullOrEmpty(message), $"{r.What}: {r.Body.ToJsonString()}");
+            Assert.DoesNotContain("System.", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("JSON value could not be converted", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("Path: $", message, StringComparison.Ordinal);
+        });
+        Assert.Equal("invalid_field", (string)refusals.Single(r => r.What == "ws since").Body["error"]!["code"]!);
+        Assert.Equal("invalid_field", (string)refusals.Single(r => r.What == "ws since negative").Body["error"]!["code"]!);
+    }
+
+    [Fact]
+    public async Task Cli_refusals_of_malformed_option_values_name_the_option_never_a_dotnet_type_or_a_stack_trace()
+    {
+        var connectionString = await server.CreateDatabaseAsync("clitypes");
+        foreach (var arguments in new[]
+        {
+            new[] { "user", "ticket", "carla", "--expires", "soon" },
+            ["upgrade", "drain", "--older-than", "x"],
+            ["upgrade", "drain", "--instance", "not-a-uuid"],
+            ["upgrade", "drain", "--older-than", "3", "--timeout", "1.5"],
+        })
+        {
+            var (code, output) = await MyChipsProcess.RunAsync([.. arguments, "--db", connectionString]);
+            var what = string.Join(' ', arguments);
+            Assert.True(code == 1, $"{what}: exit {code}\n{output}");
+            Assert.Contains(arguments[^2], output, StringComparison.Ordinal);
+            Assert.DoesNotContain("System.", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task<(HttpStatusCode Status, JsonObject Body, string? Location)> PostAsync(ApiUser user, string path, object body)
     {
         using var response = await user.Http.PostAsJsonAsync(path, body);
