@@ -7,6 +7,8 @@ public static class DomainErrors
 
     public static DomainException InvalidTicket() => new("invalid_ticket", "The ticket is unknown, used or expired.", 401);
 
+    public static DomainException UserDisabled() => new("user_disabled", "This user is disabled by the site's operator.", 401);
+
     public static DomainException UserNotFound(string user) => new("user_not_found", $"No user '{user}' on this site.", 404);
 
     public static DomainException UserExists(string cuid) => new("user_exists", $"A user with CHIP user id '{cuid}' already exists.", 409);

@@ -61,11 +61,14 @@ public sealed class LoginChallenges(SiteTransactions transactions, SiteAgents ag
         var agent = await agents.GetAsync(cancellationToken).ConfigureAwait(false);
         return await transactions.RunAsync(async (connection, transaction) =>
         {
-            var row = await connection.QuerySingleOrDefaultAsync<(long UserId, string SignPub)>(new CommandDefinition(
-                "SELECT user_id, sign_pub::text FROM mychips.users WHERE cuid = @cuid AND agent = @agent AND sign_pub IS NOT NULL",
+            var row = await connection.QuerySingleOrDefaultAsync<(long UserId, string SignPub, bool Disabled)>(new CommandDefinition(
+                "SELECT user_id, sign_pub::text, disabled_at IS NOT NULL FROM mychips.users WHERE cuid = @cuid AND agent = @agent AND sign_pub IS NOT NULL",
                 new { cuid, agent = agent.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (!Verify(row.UserId == 0 ? null : row.SignPub, LoginChallenge.SignedBytes(cuid, nonce), sig))
                 throw DomainErrors.Unauthorized("The login signature does not verify.");
+            // Told only to the key's holder (after the signature verified), so the answer reveals nothing to others.
+            if (row.Disabled)
+                throw DomainErrors.UserDisabled();
             // Used once: the row stays until the nonce would have expired; the user's expired ones go now.
             var recorded = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
                 """

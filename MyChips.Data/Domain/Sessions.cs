@@ -64,7 +64,7 @@ public sealed class Sessions(NpgsqlDataSource dataSource, IOptions<DomainOptions
     /// so whatever ends a session for one ends it for the other.
     /// </summary>
     public static string ValidSessionFrom(string hash) =>
-        $"FROM mychips.tokens t JOIN mychips.users u USING (user_id) WHERE t.token_hash = {hash} AND t.purpose = 'session' AND t.expires_at > now()";
+        $"FROM mychips.tokens t JOIN mychips.users u USING (user_id) WHERE t.token_hash = {hash} AND t.purpose = 'session' AND t.expires_at > now() AND u.disabled_at IS NULL";
 
     /// <summary>
     /// Ends a session (logout); harmless when it is already gone. Wakes the user's push sockets on every instance

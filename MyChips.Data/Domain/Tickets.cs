@@ -60,6 +60,10 @@ public sealed class Tickets(SiteTransactions transactions, SiteAgents agents, Se
                 RETURNING t.user_id
                 """, new { cuid, agent = agent.Id, hash = SecretToken.Hash(token) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)
                 ?? throw DomainErrors.InvalidTicket();
+            // Checked after the ticket (its holder may know); the refusal rolls back, so the ticket stays usable after enable.
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition("SELECT disabled_at IS NOT NULL FROM mychips.users WHERE user_id = @userId",
+                    new { userId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false))
+                throw DomainErrors.UserDisabled();
             await connection.ExecuteAsync(new CommandDefinition(
                 """
                 UPDATE mychips.users u SET sign_pub = @jwk::jsonb,

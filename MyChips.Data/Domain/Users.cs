@@ -35,6 +35,58 @@ public sealed class Users(SiteTransactions transactions, SiteAgents agents)
         }
     }
 
+    /// <summary>Every user of this site's agent, in id order (<c>mychips user list</c>).</summary>
+    public async Task<IReadOnlyList<UserListing>> ListAsync(CancellationToken cancellationToken)
+    {
+        var agent = await agents.GetAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await transactions.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(long UserId, string Cuid, string Name, DateTime? DisabledAt, bool HasKey, DateTime CreatedAt)>(new CommandDefinition(
+            """
+            SELECT user_id, cuid, name, disabled_at, sign_pub IS NOT NULL, created_at FROM mychips.users
+            WHERE agent = @agent ORDER BY user_id
+            """, new { agent = agent.Id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r => new UserListing(r.UserId, r.Cuid, r.Name, r.DisabledAt is { } d ? Utc(d) : null, r.HasKey, Utc(r.CreatedAt))).ToList();
+    }
+
+    /// <summary>
+    /// Disables or enables a user. Disabling ends their sessions and open challenges at once (the rows go, so every
+    /// instance refuses the tokens); their tallies stay as they are and keep working for their partners.
+    /// </summary>
+    public Task<UserListing> SetDisabledAsync(string cuid, bool disabled, CancellationToken cancellationToken) =>
+        ChangeAsync(cuid, disabled
+            ? "UPDATE mychips.users SET disabled_at = COALESCE(disabled_at, now()) WHERE user_id = @userId"
+            : "UPDATE mychips.users SET disabled_at = NULL WHERE user_id = @userId", endSessions: disabled, cancellationToken);
+
+    /// <summary>Removes the user's registered key (and the certificate built on it) and ends their sessions: a new ticket is needed to log in.</summary>
+    public Task<UserListing> RevokeKeyAsync(string cuid, CancellationToken cancellationToken) =>
+        ChangeAsync(cuid, "UPDATE mychips.users SET sign_pub = NULL, cert = NULL WHERE user_id = @userId", endSessions: true, cancellationToken);
+
+    private async Task<UserListing> ChangeAsync(string cuid, string update, bool endSessions, CancellationToken cancellationToken)
+    {
+        var agent = await agents.GetAsync(cancellationToken).ConfigureAwait(false);
+        return await transactions.RunAsync(async (connection, transaction) =>
+        {
+            var userId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT user_id FROM mychips.users WHERE cuid = @cuid AND agent = @agent FOR UPDATE",
+                new { cuid, agent = agent.Id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)
+                ?? throw DomainErrors.UserNotFound(cuid);
+            await connection.ExecuteAsync(new CommandDefinition(update, new { userId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (endSessions)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "DELETE FROM mychips.tokens WHERE user_id = @userId AND purpose IN ('session', 'challenge')",
+                    new { userId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            var row = await connection.QuerySingleAsync<(long UserId, string Cuid, string Name, DateTime? DisabledAt, bool HasKey, DateTime CreatedAt)>(new CommandDefinition(
+                "SELECT user_id, cuid, name, disabled_at, sign_pub IS NOT NULL, created_at FROM mychips.users WHERE user_id = @userId",
+                new { userId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return new UserListing(row.UserId, row.Cuid, row.Name, row.DisabledAt is { } d ? Utc(d) : null, row.HasKey, Utc(row.CreatedAt));
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
     public async Task<UserAccount?> FindAsync(string cuid, CancellationToken cancellationToken)
     {
         var agent = await agents.GetAsync(cancellationToken).ConfigureAwait(false);

@@ -28,11 +28,35 @@ internal static class ApiJson
         // The API answers application/json only, never HTML, so HTML-sensitive characters (<, >, &, ', +) need no
         // escaping: plain text as the reference writes it (a cert.date "…+00:00", not "…\u002B00:00").
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+
+        // The API's own timestamps (expires, sessionExpires) in the documented form. Signed dates (cert.date, chit
+        // date) are strings or JSON the client signs, never DateTimeOffset, so this cannot touch them.
+        Converters = { new ApiTimestampConverter() },
     };
+
+    /// <summary>Writes <c>YYYY-MM-DDTHH:MM:SS.fffZ</c> (UTC, three fraction digits, truncated); reads only that form.</summary>
+    private sealed class ApiTimestampConverter : JsonConverter<DateTimeOffset>
+    {
+        public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.String && ChipTimestamp.TryParse(reader.GetString(), out var value)
+                ? value
+                : throw new JsonException("expected a date YYYY-MM-DDTHH:MM:SS.fffZ");
+
+        public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+            writer.WriteStringValue(ChipTimestamp.ToText(value));
+    }
 
     // Duplicates are refused at every depth: the serializer's own option misses them inside a JsonObject-typed member
     // (an opaque ref, terms or JWK), where the JsonObject threw ArgumentException later, as a 500.
     private static readonly JsonDocumentOptions UniqueMembers = new() { AllowDuplicateProperties = false };
+
+    /// <summary>201 with the new object, and its address in <c>Location</c> when it can be read back.</summary>
+    public static IResult Created(HttpContext context, object body, string? location)
+    {
+        if (location is not null)
+            context.Response.Headers.Location = location;
+        return Results.Json(body, Options, statusCode: StatusCodes.Status201Created);
+    }
 
     public static async Task<T> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken) where T : class
     {

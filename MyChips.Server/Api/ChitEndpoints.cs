@@ -5,6 +5,10 @@ namespace MyChips.Server.Api;
 /// <summary>Chits on a tally: pay, invoice, approve, refuse, settings, list and show.</summary>
 internal static class ChitEndpoints
 {
+    // A new chit answers 201 with its view and where to read it again (also when the context guard answers a repeat).
+    private static IResult Created(HttpContext context, ChitView chit) =>
+        ApiJson.Created(context, chit, $"/api/tallies/{chit.Tally}/chits/{chit.Uuid}");
+
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/tallies/{tally}/chits", async (HttpContext context, string tally, Chits chits) =>
@@ -23,19 +27,19 @@ internal static class ChitEndpoints
         {
             var user = await ApiAuth.UserAsync(context);
             var body = await ApiJson.ReadAsync<Payment>(context.Request, context.RequestAborted);
-            return Results.Json(await chits.PayAsync(user, TallyEndpoints.TallyId(tally), body, context.RequestAborted), ApiJson.Options);
+            return Created(context, await chits.PayAsync(user, TallyEndpoints.TallyId(tally), body, context.RequestAborted));
         });
         api.MapPost("/tallies/{tally}/invoice", async (HttpContext context, string tally, Chits chits) =>
         {
             var user = await ApiAuth.UserAsync(context);
             var body = await ApiJson.ReadAsync<InvoiceRequest>(context.Request, context.RequestAborted);
-            return Results.Json(await chits.InvoiceAsync(user, TallyEndpoints.TallyId(tally), body, context.RequestAborted), ApiJson.Options);
+            return Created(context, await chits.InvoiceAsync(user, TallyEndpoints.TallyId(tally), body, context.RequestAborted));
         });
         api.MapPost("/tallies/{tally}/settings", async (HttpContext context, string tally, Chits chits) =>
         {
             var user = await ApiAuth.UserAsync(context);
             var body = await ApiJson.ReadAsync<SettingsRequest>(context.Request, context.RequestAborted);
-            return Results.Json(await chits.SettingsAsync(user, TallyEndpoints.TallyId(tally), body, context.RequestAborted), ApiJson.Options);
+            return Created(context, await chits.SettingsAsync(user, TallyEndpoints.TallyId(tally), body, context.RequestAborted));
         });
         api.MapPost("/tallies/{tally}/chits/{chit}/approve", async (HttpContext context, string tally, string chit, Chits chits) =>
         {

@@ -21,9 +21,17 @@ internal static class PushEndpoint
     public static void Map(RouteGroupBuilder api) => api.Map("/ws", async (HttpContext context, UserPushHub hub, NpgsqlDataSource dataSource) =>
     {
         var user = await ApiAuth.UserAsync(context, allowQuery: true);
+        // A malformed since is refused (before the upgrade, so the client sees the code), not silently replaced by "now".
+        long? since = null;
+        if (context.Request.Query.TryGetValue("since", out var sinceText))
+        {
+            since = sinceText.Count == 1 && long.TryParse(sinceText[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var s)
+                ? s
+                : throw DomainErrors.InvalidField("since", "must be an event id (a whole number, 0 or more), as in the id of the last event seen.");
+        }
+
         if (!context.WebSockets.IsWebSocketRequest)
             throw new DomainException("websocket_required", "Connect with a WebSocket upgrade.", 400);
-        long? since = long.TryParse(context.Request.Query["since"], out var s) ? s : null;
         IDisposable slot;
         try
         {

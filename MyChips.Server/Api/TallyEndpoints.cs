@@ -14,7 +14,8 @@ internal static class TallyEndpoints
         {
             var user = await ApiAuth.UserAsync(context);
             var body = await ApiJson.ReadAsync<TallyDraft>(context.Request, context.RequestAborted);
-            return Results.Json(await tallies.CreateAsync(user, body, context.RequestAborted), ApiJson.Options, statusCode: StatusCodes.Status201Created);
+            var created = await tallies.CreateAsync(user, body, context.RequestAborted);
+            return ApiJson.Created(context, created, $"/api/tallies/{created.Uuid}");
         });
         api.MapGet("/tallies/{tally}", async (HttpContext context, string tally, Tallies tallies) =>
         {
@@ -32,7 +33,8 @@ internal static class TallyEndpoints
             var user = await ApiAuth.UserAsync(context);
             var body = context.Request.ContentLength is null or 0 ? new InviteRequest() : await ApiJson.ReadAsync<InviteRequest>(context.Request, context.RequestAborted);
             var lifetime = body.ExpiresMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : (TimeSpan?)null;
-            return Results.Json(await tallies.InviteAsync(user, TallyId(tally), lifetime, context.RequestAborted), ApiJson.Options);
+            // Created, but not a resource one can read back: no Location.
+            return ApiJson.Created(context, await tallies.InviteAsync(user, TallyId(tally), lifetime, context.RequestAborted), location: null);
         });
         api.MapPost("/invitations/redeem", async (HttpContext context, Tallies tallies) =>
         {

@@ -12,9 +12,7 @@ internal static class UserApiExtensions
         services.AddOptions<DomainOptions>().BindConfiguration(DomainOptions.Section).Configure<IConfiguration>((options, configuration) =>
         {
             // Links point at the web listener unless an operator names a public URL.
-            if (configuration[$"{DomainOptions.Section}:{nameof(DomainOptions.PublicUrl)}"] is null
-                && configuration[$"{WebListenerOptions.Section}:Url"] is { } web)
-                options.PublicUrl = web;
+            options.PublicUrl = WebListenerOptions.PublicUrl(configuration);
         });
         services.AddDomain();
         services.AddSingleton<UserPushHub>();

@@ -23,7 +23,8 @@ internal sealed class SiteOptions
     public Option<string?> Web { get; } = new("--web")
     {
         HelpName = "url",
-        Description = "URL of the web listener (default http://127.0.0.1:8080).",
+        Description = "URL of the web listener (default http://127.0.0.1:8080); also the base of the links user ticket prints unless Domain:PublicUrl is set.",
+        Recursive = true,
     };
 
     public void AddTo(Command root)

@@ -11,17 +11,27 @@ internal static class UpgradeDrainCommand
 {
     public static Command Create(SiteOptions site)
     {
-        var instance = new Option<Guid?>("--instance") { Description = "The id of the instance to drain (see 'mychips upgrade status')." };
-        var olderThan = new Option<int?>("--older-than") { Description = "Drain every instance whose code schema version is below this." };
+        var instance = new Option<Guid?>("--instance") { CustomParser = CliParsers.Uuid, Description = "The id of the instance to drain (see 'mychips upgrade status')." };
+        var olderThan = new Option<int?>("--older-than") { CustomParser = CliParsers.WholeNumber, Description = "Drain every instance whose code schema version is below this." };
         var wait = new Option<bool>("--wait") { Description = "Wait until the drained instances have stopped." };
-        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait with --wait (default 60).", DefaultValueFactory = _ => 60 };
+        var timeout = new Option<int>("--timeout") { CustomParser = CliParsers.WholeNumberRequired, Description = "Seconds to wait with --wait (default 60).", DefaultValueFactory = _ => 60 };
         var command = new Command("drain", "Ask instances to drain: no new work, finish in-flight work, mark stopped, exit 0.")
         {
             instance, olderThan, wait, timeout,
         };
         command.Validators.Add(result =>
         {
-            if ((result.GetValue(instance) is null) == (result.GetValue(olderThan) is null))
+            bool given;
+            try
+            {
+                given = (result.GetValue(instance) is null) != (result.GetValue(olderThan) is null);
+            }
+            catch (InvalidOperationException)
+            {
+                return; // a value that did not parse: its parser already reported it (reading it throws, as a stack trace)
+            }
+
+            if (!given)
             {
                 result.AddError("Give exactly one of --instance or --older-than.");
             }

@@ -43,6 +43,13 @@ public static class SiteHost
         web.Validate();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(webEndpoint));
         builder.Services.Configure<WebListenerOptions>(configuration.GetSection(WebListenerOptions.Section));
+        _ = WebListenerOptions.PublicUrl(configuration); // a bad Domain:PublicUrl stops the start, not a request
+        var corsOrigins = web.ValidatedCorsOrigins();
+        if (corsOrigins.Length > 0)
+        {
+            // Bearer tokens, no cookies: credentials are not allowed, so a listed origin gets nothing a page could not send anyway.
+            builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy.WithOrigins(corsOrigins).AllowAnyHeader().AllowAnyMethod()));
+        }
 
         var schemaOptions = configuration.Bind<SchemaOptions>("Schema");
         var migrations = schemaOptions.LoadMigrations();
@@ -68,6 +75,9 @@ public static class SiteHost
     {
         var app = builder.Build();
         app.UseSerilogRequestLogging();
+        // Before the hold gate: a browser's preflight is answered without waiting for an upgrade.
+        if (app.Services.GetService<Microsoft.AspNetCore.Cors.Infrastructure.ICorsService>() is not null)
+            app.UseCors();
         app.UseUpgradeMode();
         app.MapHealth();
         app.MapUserApi();
