@@ -74,7 +74,8 @@ public sealed class ShutdownTests(PostgresServer server, ITestOutputHelper outpu
     {
         var directory = Directory.CreateTempSubdirectory("mychips-shutdown-");
         // As root the cluster runs as postgres, which must be able to traverse the folder (mychips never changes its mode).
-        File.SetUnixFileMode(directory.FullName, (UnixFileMode)0b111_101_101);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(directory.FullName, (UnixFileMode)0b111_101_101);
         try
         {
             var dataDirectory = Path.Combine(directory.FullName, "pg");
