@@ -141,7 +141,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
             ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
             ["from"] = new JsonObject { ["cuid"] = "bob", ["agent"] = bAgent },
         };
-        await AssertRejectedAsync(siteA, sink, bAgent, message, "malformed_message");
+        await siteA.AssertRefusedAsync(bAgent, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync($"/api/tallies/{tally}");
     }
@@ -163,7 +163,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var aliceCert = await RedeemedAsync(siteA, "alice", "mal", mallory.Id);
         before = await siteA.SnapshotAsync();
         var message = FirstOffer(aAgent, aliceCert, key, foilChad: null, sender: mallory.Id, id: "nochad-1", withAgree: true);
-        await AssertRejectedAsync(siteA, sink, mallory.Id, message, "malformed_message");
+        await siteA.AssertRefusedAsync(mallory.Id, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync("/api/tallies");
     }
@@ -184,7 +184,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var aliceCert = await RedeemedAsync(siteA, "alice", "mal", mallory.Id);
         before = await siteA.SnapshotAsync();
         var message = FirstOffer(aAgent, aliceCert, key, foilChad: new JsonObject { ["cuid"] = "bob", ["agent"] = victimAgent.Id }, sender: mallory.Id, id: "spoof-1", withAgree: true);
-        await AssertRejectedAsync(siteA, sink, mallory.Id, message, "is not the sender");
+        await siteA.AssertRefusedAsync(mallory.Id, message, "is not the sender");
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
     }
@@ -204,7 +204,7 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         var aliceCert = await RedeemedAsync(siteA, "alice", "mal", mallory.Id);
         before = await siteA.SnapshotAsync();
         var message = FirstOffer(aAgent, aliceCert, key, foilChad: new JsonObject { ["cuid"] = "mal", ["agent"] = mallory.Id }, sender: mallory.Id, id: "noagree-1", withAgree: false);
-        await AssertRejectedAsync(siteA, sink, mallory.Id, message, "malformed_message");
+        await siteA.AssertRefusedAsync(mallory.Id, message, "malformed_message");
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Empty(await alice.ListAsync("/api/tallies"));
     }
@@ -278,14 +278,6 @@ public sealed class CrossSiteBadInputTests(PostgresServer server)
         return JsonNode.Parse(await connection.ExecuteScalarAsync<string>("SELECT cert::text FROM mychips.users WHERE cuid = @cuid", new { cuid }) ?? "null")!;
     }
 
-    /// <summary>The sink rejects <paramref name="message"/> from <paramref name="sender"/> and logs one refusal naming <paramref name="reason"/>.</summary>
-    private static async Task AssertRejectedAsync(PeerSite site, IPeerMessageSink sink, string sender, JsonObject message, string reason)
-    {
-        var refused = site.Refusals.Count;
-        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(sender, message, PeerTransportMode.Noise, null), CancellationToken.None));
-        Assert.Equal(refused + 1, site.Refusals.Count);
-        Assert.Contains(reason, site.Refusals.Recent[^1].Reason);
-    }
 
     /// <summary>
     /// A first tally offer to alice from <paramref name="sender"/>, signed by the foil with <paramref name="key"/>

@@ -45,7 +45,7 @@ public sealed class CrossSiteNumberTests(PostgresServer server)
                 ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
                 ["from"] = new JsonObject { ["cuid"] = "bob", ["agent"] = bAgent },
             };
-            await AssertRejectedAsync(siteA, sink, bAgent, message, "malformed_message");
+            await siteA.AssertRefusedAsync(bAgent, message, "malformed_message");
         }
 
         Assert.Equal(before, await siteA.SnapshotAsync());
@@ -85,19 +85,11 @@ public sealed class CrossSiteNumberTests(PostgresServer server)
                 ["to"] = new JsonObject { ["cuid"] = "alice", ["agent"] = aAgent },
                 ["from"] = new JsonObject { ["cuid"] = "bob", ["agent"] = bAgent },
             };
-            await AssertRejectedAsync(siteA, sink, bAgent, message, "malformed_message");
+            await siteA.AssertRefusedAsync(bAgent, message, "malformed_message");
         }
 
         Assert.Equal(before, await siteA.SnapshotAsync());
         await alice.GetAsync($"/api/tallies/{tally}");
     }
 
-    /// <summary>The sink rejects <paramref name="message"/> from <paramref name="sender"/> and logs one refusal naming <paramref name="reason"/>.</summary>
-    private static async Task AssertRejectedAsync(PeerSite site, IPeerMessageSink sink, string sender, JsonObject message, string reason)
-    {
-        var refused = site.Refusals.Count;
-        Assert.Equal(PeerDelivery.Rejected, await sink.DeliverAsync(new PeerInboundMessage(sender, message, PeerTransportMode.Noise, null), CancellationToken.None));
-        Assert.Equal(refused + 1, site.Refusals.Count);
-        Assert.Contains(reason, site.Refusals.Recent[^1].Reason);
-    }
 }

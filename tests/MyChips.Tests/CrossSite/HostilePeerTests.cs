@@ -29,7 +29,6 @@ public sealed class HostilePeerTests(PostgresServer server)
         var aAgent = await AgentOfAsync(siteA);
         using var mallory = AgentKey.Generate();
         using var malloryKey = UserSigningKey.Generate(UserKeyCurve.P256);
-        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
 
         // alice (stock) and carol (foil) on site A: alice offers, so alice's half is H.offer and carol's P.offer.
         var draft = await alice.PostAsync("/api/tallies", new { type = "stock", holdTerms = new JsonObject { ["limit"] = 1000 } });
@@ -51,7 +50,7 @@ public sealed class HostilePeerTests(PostgresServer server)
                 foreach (var side in new[] { "stock", "foil" })
                 {
                     var offer = ForgedOffer(aAgent, tally, to, side, mallory.Id, malloryKey, $"hj-{++n}");
-                    await AssertRejectedAsync(siteA, sink, mallory.Id, offer, "unknown_recipient");
+                    await siteA.AssertRefusedAsync(mallory.Id, offer, "unknown_recipient");
                 }
             }
 
@@ -76,18 +75,17 @@ public sealed class HostilePeerTests(PostgresServer server)
         var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob, stockGrants: 0, foilGrants: 5_000);
         var aAgent = await AgentOfAsync(siteA);
         var bAgent = await AgentOfAsync(siteB);
-        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
         var before = await siteA.SnapshotAsync();
 
         // bob's agent, bob's real signature, 10^12 mCHIPs: as a chit/good ...
         var (core, wire) = SignedChit(tally, "foil", 1_000_000_000_000, bob.Key);
         wire["chain"] = new JsonObject { ["cmd"] = "new", ["index"] = 1, ["hash"] = "AAAA", ["conf"] = 0 };
-        await AssertRejectedAsync(siteA, sink, bAgent, Envelope("chit", "good", "lim-1", wire, "alice", aAgent, "bob", bAgent), "limit_exceeded");
+        await siteA.AssertRefusedAsync(bAgent, Envelope("chit", "good", "lim-1", wire, "alice", aAgent, "bob", bAgent), "limit_exceeded");
         // ... and inside a chain upd (the consensus path inserts chits it has not seen).
         var (_, listed) = SignedChit(tally, "foil", 1_000_000_000_000, bob.Key);
         listed["chain"] = new JsonObject { ["index"] = 1, ["hash"] = Base64Url.Encode(new byte[32]), ["conf"] = 0 };
         var upd = new JsonObject { ["cmd"] = "upd", ["tally"] = tally.ToString(), ["chits"] = new JsonArray(listed) };
-        await AssertRejectedAsync(siteA, sink, bAgent, Envelope("chit", "chain", "lim-2", upd, "alice", aAgent, "bob", bAgent), "limit_exceeded");
+        await siteA.AssertRefusedAsync(bAgent, Envelope("chit", "chain", "lim-2", upd, "alice", aAgent, "bob", bAgent), "limit_exceeded");
         Assert.Equal(before, await siteA.SnapshotAsync());
         Assert.Equal(0, (await siteA.HalfAsync(tally))!.Net);
 
@@ -111,7 +109,6 @@ public sealed class HostilePeerTests(PostgresServer server)
         var tally = await CrossSiteTally.OpenAsync(siteA.Database, alice, siteB.Database, bob);
         var aAgent = await AgentOfAsync(siteA);
         var bAgent = await AgentOfAsync(siteB);
-        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
         JsonObject Invoice(long units, string id)
         {
             var core = ChitJson.Core(tally, "stock", "tran", Guid.NewGuid(), ChipTimestamp.Truncate(DateTimeOffset.UtcNow), units, null, "invoice");
@@ -121,16 +118,16 @@ public sealed class HostilePeerTests(PostgresServer server)
         // bob's site invoices alice nearly the largest amount there is: accepted; another of the largest amount would take
         // her pending balance past -(2^53-1).
         const long big = ChitAmounts.Max - 200;
-        Assert.Equal(PeerDelivery.Accepted, await DeliverAsync(sink, bAgent, Invoice(big, "ov-1")));
+        Assert.Equal(PeerDelivery.Accepted, await siteA.DeliverAsync(bAgent, Invoice(big, "ov-1")));
         var before = await siteA.SnapshotAsync();
-        await AssertRejectedAsync(siteA, sink, bAgent, Invoice(ChitAmounts.Max, "ov-2"), "total_out_of_range");
+        await siteA.AssertRefusedAsync(bAgent, Invoice(ChitAmounts.Max, "ov-2"), "total_out_of_range");
         Assert.Equal(before, await siteA.SnapshotAsync());
 
         // At most 100 pending invoices on a tally.
         for (var i = 0; i < 99; i++)
-            Assert.Equal(PeerDelivery.Accepted, await DeliverAsync(sink, bAgent, Invoice(1, $"ov-s{i}")));
+            Assert.Equal(PeerDelivery.Accepted, await siteA.DeliverAsync(bAgent, Invoice(1, $"ov-s{i}")));
         before = await siteA.SnapshotAsync();
-        await AssertRejectedAsync(siteA, sink, bAgent, Invoice(1, "ov-101"), "pending_limit_reached");
+        await siteA.AssertRefusedAsync(bAgent, Invoice(1, "ov-101"), "pending_limit_reached");
         Assert.Equal(before, await siteA.SnapshotAsync());
         var (status, body) = await alice.SendAsync(HttpMethod.Post, $"/api/tallies/{tally}/invoice", new { uuid = Guid.NewGuid(), units = 5 });
         Assert.Equal(HttpStatusCode.Conflict, status);
@@ -214,16 +211,15 @@ public sealed class HostilePeerTests(PostgresServer server)
         // alice redeemed mallory's invitation, so mallory may offer; the offer meets the limits of a local one.
         await CrossSiteBadInputTests.RedeemedAsync(siteA, "alice", "mal", mallory.Id);
         before = await siteA.SnapshotAsync();
-        var sink = siteA.App.Services.GetRequiredService<IPeerMessageSink>();
         var longMemo = FirstOfferTo(aAgent, aliceCert, mallory.Id, malloryKey, "uo-memo", o => o["memo"] = new string('m', 30_000));
-        await AssertRejectedAsync(siteA, sink, mallory.Id, longMemo, "invalid_field: memo");
+        await siteA.AssertRefusedAsync(mallory.Id, longMemo, "invalid_field: memo");
         var badTerms = FirstOfferTo(aAgent, aliceCert, mallory.Id, malloryKey, "uo-terms", o => o["stock"]!["terms"] = new JsonObject { ["limit"] = -5 });
-        await AssertRejectedAsync(siteA, sink, mallory.Id, badTerms, "amount_out_of_range");
+        await siteA.AssertRefusedAsync(mallory.Id, badTerms, "amount_out_of_range");
         var bigTerms = FirstOfferTo(aAgent, aliceCert, mallory.Id, malloryKey, "uo-big", o => o["foil"]!["terms"] = new JsonObject { ["x"] = new string('t', 5000) });
-        await AssertRejectedAsync(siteA, sink, mallory.Id, bigTerms, "invalid_field");
+        await siteA.AssertRefusedAsync(mallory.Id, bigTerms, "invalid_field");
         Assert.Equal(before, await siteA.SnapshotAsync());
         var valid = FirstOfferTo(aAgent, aliceCert, mallory.Id, malloryKey, "uo-ok", _ => { });
-        Assert.Equal(PeerDelivery.Accepted, await DeliverAsync(sink, mallory.Id, valid));
+        Assert.Equal(PeerDelivery.Accepted, await siteA.DeliverAsync(mallory.Id, valid));
         var offered = Assert.Single(await alice.ListAsync("/api/tallies"), t => (string)t!["state"]! == "P.offer");
 
         // Four offers a minute per agent (this site's setting): that was the fourth of mallory's; the next is not applied and
@@ -231,7 +227,7 @@ public sealed class HostilePeerTests(PostgresServer server)
         before = await siteA.SnapshotAsync();
         var refused = siteA.Refusals.Count;
         var extra = FirstOfferTo(aAgent, aliceCert, mallory.Id, malloryKey, "uo-7", _ => { });
-        Assert.Equal(PeerDelivery.Ignored, await DeliverAsync(sink, mallory.Id, extra));
+        Assert.Equal(PeerDelivery.Ignored, await siteA.DeliverAsync(mallory.Id, extra));
         Assert.Equal(refused + 1, siteA.Refusals.Count);
         Assert.StartsWith("rate_limited", siteA.Refusals.Recent[^1].Reason);
         Assert.Equal(before, await siteA.SnapshotAsync());
@@ -292,14 +288,4 @@ public sealed class HostilePeerTests(PostgresServer server)
     internal static async Task<string> AgentOfAsync(PeerSite site) =>
         (await site.App.Services.GetRequiredService<SiteAgents>().GetAsync(CancellationToken.None)).Id;
 
-    private static async Task<PeerDelivery> DeliverAsync(IPeerMessageSink sink, string sender, JsonObject message) =>
-        await sink.DeliverAsync(new PeerInboundMessage(sender, message, PeerTransportMode.Noise, null), CancellationToken.None);
-
-    private static async Task AssertRejectedAsync(PeerSite site, IPeerMessageSink sink, string sender, JsonObject message, string reason)
-    {
-        var refused = site.Refusals.Count;
-        Assert.Equal(PeerDelivery.Rejected, await DeliverAsync(sink, sender, message));
-        Assert.Equal(refused + 1, site.Refusals.Count);
-        Assert.Contains(reason, site.Refusals.Recent[^1].Reason);
-    }
 }

@@ -1,8 +1,10 @@
+using System.Text.Json.Nodes;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using MyChips.Data.Crypto;
 using MyChips.Data.Domain;
+using MyChips.Peer.Transport;
 using MyChips.Server.Hosting;
 using MyChips.Server.Peer;
 using MyChips.Tests.Api;
@@ -114,6 +116,19 @@ public sealed class PeerSite : IAsyncDisposable
     public Task<ChainVerification> VerifyChainAsync(Guid tally, string type) => Database.VerifyChainAsync(tally, type);
 
     public Task<string> SnapshotAsync() => Database.SnapshotAsync();
+
+    /// <summary>Hands <paramref name="message"/> to the site's peer sink as the transport would, from <paramref name="sender"/> over Noise.</summary>
+    public async Task<PeerDelivery> DeliverAsync(string sender, JsonObject message) =>
+        await App.Services.GetRequiredService<IPeerMessageSink>().DeliverAsync(new PeerInboundMessage(sender, message, PeerTransportMode.Noise, null), CancellationToken.None);
+
+    /// <summary>The site refuses <paramref name="message"/> from <paramref name="sender"/> and logs one refusal naming <paramref name="reason"/>.</summary>
+    public async Task AssertRefusedAsync(string sender, JsonObject message, string reason)
+    {
+        var refused = Refusals.Count;
+        Assert.Equal(PeerDelivery.Rejected, await DeliverAsync(sender, message));
+        Assert.Equal(refused + 1, Refusals.Count);
+        Assert.Contains(reason, Refusals.Recent[^1].Reason);
+    }
 
     public async ValueTask DisposeAsync() => await StopAsync();
 }
