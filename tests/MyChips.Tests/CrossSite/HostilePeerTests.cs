@@ -78,11 +78,11 @@ public sealed class HostilePeerTests(PostgresServer server)
         var before = await siteA.SnapshotAsync();
 
         // bob's agent, bob's real signature, 10^12 mCHIPs: as a chit/good ...
-        var (core, wire) = SignedChit(tally, "foil", 1_000_000_000_000, bob.Key);
+        var wire = SignedChit(tally, "foil", 1_000_000_000_000, bob.Key);
         wire["chain"] = new JsonObject { ["cmd"] = "new", ["index"] = 1, ["hash"] = "AAAA", ["conf"] = 0 };
         await siteA.AssertRefusedAsync(bAgent, Envelope("chit", "good", "lim-1", wire, "alice", aAgent, "bob", bAgent), "limit_exceeded");
         // ... and inside a chain upd (the consensus path inserts chits it has not seen).
-        var (_, listed) = SignedChit(tally, "foil", 1_000_000_000_000, bob.Key);
+        var listed = SignedChit(tally, "foil", 1_000_000_000_000, bob.Key);
         listed["chain"] = new JsonObject { ["index"] = 1, ["hash"] = Base64Url.Encode(new byte[32]), ["conf"] = 0 };
         var upd = new JsonObject { ["cmd"] = "upd", ["tally"] = tally.ToString(), ["chits"] = new JsonArray(listed) };
         await siteA.AssertRefusedAsync(bAgent, Envelope("chit", "chain", "lim-2", upd, "alice", aAgent, "bob", bAgent), "limit_exceeded");
@@ -96,7 +96,6 @@ public sealed class HostilePeerTests(PostgresServer server)
         await bob.PostAsync($"/api/tallies/{tally}/pay", bob.Payment(tally, "foil", 300));
         await CrossSiteTally.ConvergedAsync(siteA.Database, siteB.Database, tally, 2, Timeout);
         await CrossSiteTally.AssertAgreeAsync(siteA.Database, siteB.Database, tally, 0);
-        _ = core;
     }
 
     [Fact]
@@ -220,7 +219,7 @@ public sealed class HostilePeerTests(PostgresServer server)
         Assert.Equal(before, await siteA.SnapshotAsync());
         var valid = FirstOfferTo(aAgent, aliceCert, mallory.Id, malloryKey, "uo-ok", _ => { });
         Assert.Equal(PeerDelivery.Accepted, await siteA.DeliverAsync(mallory.Id, valid));
-        var offered = Assert.Single(await alice.ListAsync("/api/tallies"), t => (string)t!["state"]! == "P.offer");
+        Assert.Single(await alice.ListAsync("/api/tallies"), t => (string)t!["state"]! == "P.offer");
 
         // Four offers a minute per agent (this site's setting): that was the fourth of mallory's; the next is not applied and
         // gets no receipt, so an honest sender would try again later.
@@ -231,7 +230,6 @@ public sealed class HostilePeerTests(PostgresServer server)
         Assert.Equal(refused + 1, siteA.Refusals.Count);
         Assert.StartsWith("rate_limited", siteA.Refusals.Recent[^1].Reason);
         Assert.Equal(before, await siteA.SnapshotAsync());
-        _ = offered;
     }
 
     /// <summary>A first offer to alice from mal at <paramref name="sender"/> (foil, signed with <paramref name="key"/>), edited by <paramref name="edit"/> before signing.</summary>
@@ -270,12 +268,12 @@ public sealed class HostilePeerTests(PostgresServer server)
         return Envelope("tally", "offer", id, wire, to, aAgent, "mal", sender);
     }
 
-    private static (JsonObject Core, JsonObject Wire) SignedChit(Guid tally, string by, long units, UserSigningKey key)
+    private static JsonObject SignedChit(Guid tally, string by, long units, UserSigningKey key)
     {
         var core = ChitJson.Core(tally, by, "tran", Guid.NewGuid(), ChipTimestamp.Truncate(DateTimeOffset.UtcNow), units, null, "hostile");
         var wire = (JsonObject)core.DeepClone();
         wire["sign"] = Base64Url.Encode(key.Sign(ChitJson.SignedBytes(core)));
-        return (core, wire);
+        return wire;
     }
 
     internal static JsonObject Envelope(string target, string action, string id, JsonObject obj, string toCuid, string toAgent, string fromCuid, string fromAgent) => new()

@@ -34,12 +34,12 @@ public sealed class ReferencePartnerTests(PostgresServer server)
         var site = new PeerAddress(await HostilePeerTests.AgentOfAsync(siteA), "127.0.0.1", siteA.PeerPort);
 
         // Tally 1: rob redeems alice's invitation, alice offers, rob refuses.
-        var refused = await OfferToRobAsync(siteA, alice, rob, site);
+        var refused = await OfferToRobAsync(alice, rob, site);
         await rob.RefuseOfferAsync(refused, site);
         await Wait.UntilAsync(async () => (await siteA.HalfAsync(refused))?.Status == "void", Timeout, "alice's half is void");
 
         // Tally 2: the same, but rob accepts; then alice invoices rob and rob refuses.
-        var open = await OfferToRobAsync(siteA, alice, rob, site);
+        var open = await OfferToRobAsync(alice, rob, site);
         await rob.AcceptOfferAsync(open, site);
         await Wait.UntilAsync(async () => (await siteA.HalfAsync(open))?.Status == "open", Timeout, "alice's half is open");
         var invoice = Guid.NewGuid();
@@ -87,7 +87,7 @@ public sealed class ReferencePartnerTests(PostgresServer server)
     }
 
     /// <summary>alice drafts and invites, rob redeems (a ticket over raw I), alice offers; returns once rob holds the offer.</summary>
-    private static async Task<Guid> OfferToRobAsync(PeerSite siteA, Api.ApiUser alice, ReferencePartner rob, PeerAddress site)
+    private static async Task<Guid> OfferToRobAsync(Api.ApiUser alice, ReferencePartner rob, PeerAddress site)
     {
         var draft = await alice.PostAsync("/api/tallies", new { type = "stock", holdTerms = new JsonObject { ["limit"] = 0 }, partTerms = new JsonObject { ["limit"] = 1_000_000 } });
         var tally = Guid.Parse((string)draft["uuid"]!);
@@ -97,7 +97,6 @@ public sealed class ReferencePartnerTests(PostgresServer server)
         var pdraft = await alice.GetAsync($"/api/tallies/{tally}");
         await alice.PostAsync($"/api/tallies/{tally}/offer", new { signature = alice.SignTally((JsonObject)pdraft["json"]!) });
         await Wait.UntilAsync(() => { rob.Apply(); return rob.TallyStates.GetValueOrDefault(tally) == "P.offer"; }, Timeout, "rob holds alice's offer");
-        _ = siteA;
         return tally;
     }
 }
